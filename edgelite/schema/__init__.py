@@ -1,0 +1,14 @@
+"""TFLite schema v3 (``TFL3``): the wire format, the edgelite IR, and read/write/verify.
+
+``read(path | bytes | memoryview) -> ir.Model`` (zero-copy constants),
+``write(ir.Model) -> bytes``, ``verify(model_or_bytes)``; malformed input raises
+:class:`SchemaError` (a ``ValueError``) naming the part at fault.
+"""
+
+from . import ir
+from .errors import SchemaError
+from .reader import read
+from .verify import verify
+from .writer import write
+
+__all__ = ["SchemaError", "ir", "read", "verify", "write"]
