@@ -1,0 +1,1 @@
+"""edgelite.converter (see ../shared/DESIGN.md); filled in by later issues."""

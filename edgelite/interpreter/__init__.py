@@ -1,0 +1,1 @@
+"""edgelite.interpreter (see ../shared/DESIGN.md); filled in by later issues."""

@@ -1,0 +1,1 @@
+"""edgelite.kernels (see ../shared/DESIGN.md); filled in by later issues."""

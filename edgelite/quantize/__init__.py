@@ -1,0 +1,1 @@
+"""edgelite.quantize (see ../shared/DESIGN.md); filled in by later issues."""
