@@ -1,0 +1,1 @@
+"""Raspberry Pi demo apps (camera classification, SSD detection); see issue 8."""
