@@ -14,6 +14,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# 150 examples per property in CI; HYPOTHESIS_PROFILE=fuzz for a long local run
+settings.register_profile("ci", max_examples=150, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+settings.register_profile("fuzz", max_examples=5000, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("EDGELITE_CORPUS", REPO.parent / "shared" / "corpus"))

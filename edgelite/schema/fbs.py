@@ -59,7 +59,7 @@ class Table:
     num_slots: int
 
 
-@dataclass
+@dataclass(eq=False)   # hashed by identity: caches key on the loaded schema
 class Schema:
     tables: dict[str, Table]
     enums: dict[str, Enum]

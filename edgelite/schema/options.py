@@ -8,6 +8,7 @@ decoding (absent fields take the schema default), so kernels can index directly.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import flatbuffers
@@ -194,15 +195,15 @@ def _norm(name: str) -> str:
 
 def options_table_for(opcode: str, schema: Schema | None = None) -> str | None:
     """The options table TFLite uses for builtin ``opcode`` (None if it takes none)."""
-    schema = schema or load()
     if opcode in _OPTIONS_EXCEPTIONS:
         return _OPTIONS_EXCEPTIONS[opcode]
-    wanted = _norm(opcode) + "options"
-    for union in ("BuiltinOptions", "BuiltinOptions2"):
-        for member in schema.unions[union][1:]:
-            if _norm(member) == wanted:
-                return member
-    return None
+    return _tables_by_norm_name(schema or load()).get(_norm(opcode) + "options")
+
+
+@functools.lru_cache(maxsize=4)
+def _tables_by_norm_name(schema: Schema) -> dict[str, str]:
+    return {_norm(member): member for union in ("BuiltinOptions", "BuiltinOptions2")
+            for member in schema.unions[union][1:]}
 
 
 def union_of(member: str, schema: Schema | None = None) -> tuple[str, int]:

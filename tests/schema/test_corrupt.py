@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from edgelite.schema import SchemaError, ir, read, write
@@ -43,6 +43,14 @@ def test_wrong_identifier(good):
 def test_truncated(good, keep):
     with pytest.raises(SchemaError):
         read(good[:keep])
+
+
+@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview])
+def test_bytes_like_sources_read_the_same(good, wrap):
+    model = read(wrap(good))
+    assert [t.name for t in model.subgraphs[0].tensors][:3] == ["x", "shift", "x_plus_shift"]
+    np.testing.assert_array_equal(model.subgraphs[0].tensors[1].data,
+                                  read(good).subgraphs[0].tensors[1].data)
 
 
 def test_random_bytes():
@@ -158,7 +166,6 @@ def _seed(name: str) -> tuple[bytes, list[int]]:
     return _SEEDS[name]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(name=st.sampled_from(["mobilenet_v2_035.int8", "face_detection_short_range",
                              "pose_detection", "selfie_segmentation"]),
        edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255),
