@@ -1,0 +1,131 @@
+"""Single-op models built through the IR, run in edgelite and in LiteRT, compared.
+
+    model = op_model("ADD", [x, y], options={"fused_activation_function": "RELU"},
+                     const=[False, True])
+    compare(model, [x])            # feeds are the non-constant inputs, in order
+
+``compare`` runs LiteRT with its builtin kernels (BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+the oracle for bit-exactness) and edgelite, and checks dtype, shape and values (exactly
+for integer outputs, within ``rtol``/``atol`` for float).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgelite.kernels.api import PrepareContext, TensorSpec
+from edgelite.kernels.registry import builtin_kernels, custom_kernels
+from edgelite.schema import ir, write
+from tests.litert_oracle import litert
+
+
+def op_model(opcode: str, inputs: list, options: dict | None = None, *, const=None,
+             outputs: list | None = None, version: int = 1, custom: bool = False,
+             custom_options: bytes | None = None, input_quant: list | None = None,
+             options_type: str | None = None) -> ir.Model:
+    """A one-op model. ``inputs``: arrays (values of constants; shape/dtype of the rest),
+    or None for an omitted optional input. ``outputs``: list of (dtype, quantization or
+    None); default one output of the first input's dtype. Output shapes are left empty:
+    both runtimes compute them."""
+    const = const or [False] * len(inputs)
+    sg = ir.Subgraph(name="single_op")
+    op_inputs = []
+    for i, (value, is_const) in enumerate(zip(inputs, const)):
+        if value is None:
+            op_inputs.append(-1)
+            continue
+        value = np.asarray(value)
+        quant = input_quant[i] if input_quant else None
+        index = sg.add_tensor(ir.Tensor(f"in{i}", value.shape, value.dtype,
+                                        data=value if is_const else None, quantization=quant))
+        op_inputs.append(index)
+        if not is_const:
+            sg.inputs.append(index)
+    first = np.asarray(next(v for v in inputs if v is not None))
+    outputs = outputs or [(first.dtype, None)]
+    op_outputs = []
+    for j, (dtype, quant) in enumerate(outputs):
+        op_outputs.append(sg.add_tensor(ir.Tensor(f"out{j}", (), dtype, quantization=quant)))
+    sg.outputs = list(op_outputs)
+    sg.operators = [ir.Operator(opcode, op_inputs, op_outputs, dict(options or {}),
+                                version=version, custom=custom or None,
+                                custom_options=custom_options, options_type=options_type)]
+    return ir.Model([sg])
+
+
+def run_litert(model: ir.Model | bytes, feeds: list[np.ndarray]) -> list[np.ndarray]:
+    lite = litert()
+    blob = write(model) if isinstance(model, ir.Model) else model
+    interp = lite.Interpreter(
+        model_content=blob,
+        experimental_op_resolver_type=lite.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    for d, x in zip(interp.get_input_details(), feeds):
+        if list(d["shape"]) != list(np.shape(x)):
+            interp.resize_tensor_input(d["index"], np.shape(x))
+    interp.allocate_tensors()
+    for d, x in zip(interp.get_input_details(), feeds):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+
+
+def run_kernel(model: ir.Model, feeds: list[np.ndarray]) -> list[np.ndarray]:
+    """Run the model's single op straight through prepare/run, without the interpreter."""
+    sg = model.subgraphs[0]
+    (op,) = sg.operators
+    feed_of = dict(zip(sg.inputs, feeds))
+
+    def spec(i):
+        if i < 0:
+            return None
+        t = sg.tensors[i]
+        data = t.data if t.data is not None else feed_of.get(i)
+        shape = t.shape if data is None else np.shape(data)
+        is_const = t.data is not None
+        return TensorSpec(i, t.name, tuple(shape), t.dtype, t.quantization,
+                          data if is_const else None)
+
+    ins = [spec(i) for i in op.inputs]
+    outs = [spec(i) for i in op.outputs]
+    table = custom_kernels() if op.custom else builtin_kernels()
+    ctx = PrepareContext(op, 0, ins, outs)
+    run = table[op.opcode].prepare(ctx)
+    in_arrays = [None if i < 0 else (sg.tensors[i].data if sg.tensors[i].data is not None
+                                     else np.ascontiguousarray(feed_of[i])) for i in op.inputs]
+    out_arrays = [None if k in ctx.dynamic_outputs else np.zeros(o.shape, o.dtype)
+                  for k, o in enumerate(outs)]
+    scratch = [np.zeros(shape, dtype) for shape, dtype in ctx.scratch_requests]
+    run(in_arrays, out_arrays, scratch)
+    return out_arrays
+
+
+def run_edgelite(model: ir.Model, feeds: list[np.ndarray]) -> list[np.ndarray]:
+    """Through ``edgelite.Interpreter`` once it exists, else straight through the kernel."""
+    try:
+        from edgelite.interpreter import Interpreter
+    except ImportError:
+        return run_kernel(model, feeds)
+    interp = Interpreter(model_content=write(model))
+    for d, x in zip(interp.get_input_details(), feeds):
+        if list(d["shape"]) != list(np.shape(x)):
+            interp.resize_tensor_input(d["index"], np.shape(x))
+    interp.allocate_tensors()
+    for d, x in zip(interp.get_input_details(), feeds):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+
+
+def compare(model: ir.Model, feeds: list[np.ndarray], rtol: float = 1e-5, atol: float = 1e-6,
+            exact: bool | None = None) -> list[np.ndarray]:
+    expected = run_litert(model, feeds)
+    got = run_edgelite(model, feeds)
+    assert len(got) == len(expected)
+    for k, (g, e) in enumerate(zip(got, expected)):
+        assert g.dtype == e.dtype, f"output {k}: dtype {g.dtype} != LiteRT {e.dtype}"
+        assert g.shape == e.shape, f"output {k}: shape {g.shape} != LiteRT {e.shape}"
+        if exact or (exact is None and e.dtype.kind in "iub"):
+            np.testing.assert_array_equal(g, e, err_msg=f"output {k}")
+        else:
+            np.testing.assert_allclose(g, e, rtol=rtol, atol=atol, err_msg=f"output {k}")
+    return got
