@@ -94,7 +94,8 @@ class SubgraphExecutor:
         data = None if t.is_variable else t.data
         if data is not None and t.sparsity is None and t.dtype.kind not in "SO":
             data = np.asarray(data).reshape(t.shape)
-        return TensorSpec(i, t.name, tuple(shape), spec_dtype(t), t.quantization, data)
+        return TensorSpec(i, t.name, tuple(shape), spec_dtype(t), t.quantization, data,
+                          sparsity=t.sparsity)
 
     def _context(self, o: int, op: ir.Operator, specs: list) -> PrepareContext:
         ins = [specs[i] if i >= 0 else None for i in op.inputs]

@@ -51,6 +51,7 @@ class TensorSpec:
     quantization: Optional[ir.Quantization] = None
     data: Optional[np.ndarray] = None     # value known before invoke (constant / folded)
     dynamic: bool = False                 # shape only known after the producer runs
+    sparsity: Optional[ir.Sparsity] = None   # set on sparse constants (DENSIFY's input)
 
     @property
     def is_const(self) -> bool:

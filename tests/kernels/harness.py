@@ -83,7 +83,7 @@ def run_kernel(model: ir.Model, feeds: list[np.ndarray]) -> list[np.ndarray]:
         shape = t.shape if data is None else np.shape(data)
         is_const = t.data is not None
         return TensorSpec(i, t.name, tuple(shape), t.dtype, t.quantization,
-                          data if is_const else None)
+                          data if is_const else None, sparsity=t.sparsity)
 
     ins = [spec(i) for i in op.inputs]
     outs = [spec(i) for i in op.outputs]
