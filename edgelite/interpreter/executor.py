@@ -228,6 +228,23 @@ class SubgraphExecutor:
             target.fill(0)
 
     # ------------------------------------------------------------------ invoke
+    def invoke_profiled(self, totals: dict) -> None:
+        """``invoke`` that adds each step's wall time to ``totals[(op name)]``."""
+        from time import perf_counter
+
+        for step in self.steps:
+            start = perf_counter()
+            if step.lazy is not None:
+                self._run_lazy(step)
+            else:
+                step.run(step.ins, step.outs, step.scratch)
+                for k in step.dynamic:
+                    self.arrays[step.tensor_outs[k]] = step.outs[k]
+                    step.outs[k] = None
+            elapsed = perf_counter() - start
+            count, spent = totals.get(step.name, (0, 0.0))
+            totals[step.name] = (count + 1, spent + elapsed)
+
     def invoke(self) -> None:
         for step in self.steps:
             if step.lazy is not None:
