@@ -1,10 +1,11 @@
 """Static memory plan: one arena, an offset for every buffer, chosen by lifetime.
 
-Walk-through (greedy by size, as TFLite's ArenaPlanner and TFLM's GreedyMemoryPlanner):
+Walk-through (greedy, as TFLite's ArenaPlanner and TFLM's GreedyMemoryPlanner):
 every buffer has a size and a lifetime ``[first, last]`` in execution steps (inclusive).
-Buffers are placed largest first. For each, the already-placed buffers whose lifetimes
-overlap it are gathered and sorted by offset; the buffer goes into the first gap
-between them that fits (or after the last one). Buffers that are never alive at the
+Buffers are placed one at a time in a few orders (largest first, last use first,
+...; the smallest arena wins). For each, the already-placed buffers whose lifetimes overlap it are
+gathered and sorted by offset; the buffer goes into the smallest gap between them that
+fits (or on top). Buffers that are never alive at the
 same time may therefore share bytes. Offsets are aligned to ``ALIGN`` bytes.
 
 ``lower_bound`` is the most bytes alive at any one step: no plan can use less.
@@ -13,9 +14,11 @@ same time may therefore share bytes. Offsets are aligned to ``ALIGN`` bytes.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 ALIGN = 64
+RESTARTS = 12
 
 
 @dataclass
@@ -37,25 +40,50 @@ def _aligned(n: int) -> int:
 def plan(buffers: list[Buffer], share: bool = True) -> int:
     """Assign ``offset`` to every buffer; returns the arena size in bytes.
 
-    ``share=False`` gives every buffer its own bytes (for preserve-all-tensors mode)."""
+    Tries a few placement orders (largest first, size x lifetime, last use, first use, and
+    seeded perturbations of largest first) and keeps the smallest arena. ``share=False`` gives every buffer its own bytes
+    (for preserve-all-tensors mode)."""
     if not share:
         offset = 0
         for b in buffers:
             b.offset = offset
             offset += _aligned(b.size)
         return offset
+    orders = [sorted(buffers, key=key) for key in (
+        lambda b: (-b.size, b.first),
+        lambda b: (-b.size * (b.last - b.first + 1), b.first),
+        lambda b: (-b.last, -b.size),
+        lambda b: (b.first, -b.size))]
+    rng = random.Random(0)   # a few seeded perturbations of largest-first: cheap, often tighter
+    for _ in range(RESTARTS):
+        jitter = {id(b): b.size * rng.uniform(0.7, 1.3) for b in buffers}
+        orders.append(sorted(buffers, key=lambda b: -jitter[id(b)]))
+    best, best_offsets = None, None
+    for order in orders:
+        size = _place(order)
+        if best is None or size < best:
+            best, best_offsets = size, [b.offset for b in buffers]
+    for b, offset in zip(buffers, best_offsets):
+        b.offset = offset
+    return best
+
+
+def _place(ordered: list[Buffer]) -> int:
+    """Best-fit placement in the given order: each buffer takes the smallest gap between
+    buffers alive at the same time that holds it (or goes on top)."""
     placed: list[Buffer] = []
     arena = 0
-    for b in sorted(buffers, key=lambda b: (-b.size, b.first)):
+    for b in ordered:
         live = sorted((p for p in placed if p.overlaps_in_time(b)), key=lambda p: p.offset)
-        candidate = 0
+        best_gap, best_at, cursor = None, None, 0
         for p in live:
-            if p.offset - candidate >= b.size:
-                break
-            candidate = max(candidate, _aligned(p.offset + p.size))
-        b.offset = candidate
+            gap = p.offset - cursor
+            if gap >= b.size and (best_gap is None or gap < best_gap):
+                best_gap, best_at = gap, cursor
+            cursor = max(cursor, _aligned(p.offset + p.size))
+        b.offset = cursor if best_at is None else best_at
         placed.append(b)
-        arena = max(arena, _aligned(candidate + b.size))
+        arena = max(arena, _aligned(b.offset + b.size))
     return arena
 
 
