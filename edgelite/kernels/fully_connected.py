@@ -1,4 +1,5 @@
-"""FULLY_CONNECTED (v1-12, float32 default weights format): ``y = x W^T + b``.
+"""FULLY_CONNECTED (v1-12, float32 default weights format): ``y = x W^T + b``, and
+BATCH_MATMUL (v1-4, float32, adj_x/adj_y, broadcast batch dimensions).
 
 The input is flattened to ``[-1, in_features]``; ``keep_num_dims`` keeps its leading
 dimensions in the output. Constant weights are transposed once in prepare.
@@ -47,4 +48,26 @@ def prepare_fully_connected(ctx: PrepareContext):
     return run
 
 
-KERNELS = {"FULLY_CONNECTED": KernelDef(prepare_fully_connected, 12)}
+def prepare_batch_matmul(ctx: PrepareContext):
+    a, b = ctx.input(0), ctx.input(1)
+    ctx.check(a.dtype == b.dtype == np.float32, f"{a.dtype} x {b.dtype} is not supported yet")
+    ctx.check(len(a.shape) >= 2 and len(b.shape) >= 2, "inputs must be at least 2-D")
+    adj_x, adj_y = bool(ctx.options.get("adj_x")), bool(ctx.options.get("adj_y"))
+    m, k = (a.shape[-1], a.shape[-2]) if adj_x else (a.shape[-2], a.shape[-1])
+    k2, n = (b.shape[-1], b.shape[-2]) if adj_y else (b.shape[-2], b.shape[-1])
+    ctx.check(k == k2, f"inner dimensions differ: {list(a.shape)} x {list(b.shape)}")
+    try:
+        batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    except ValueError:
+        raise ctx.error("batch dimensions do not broadcast") from None
+    ctx.set_output(0, tuple(batch) + (m, n), np.float32)
+
+    def run(ins, outs, scratch):
+        x = np.swapaxes(ins[0], -1, -2) if adj_x else ins[0]
+        y = np.swapaxes(ins[1], -1, -2) if adj_y else ins[1]
+        np.matmul(x, y, out=outs[0])
+    return run
+
+
+KERNELS = {"FULLY_CONNECTED": KernelDef(prepare_fully_connected, 12),
+           "BATCH_MATMUL": KernelDef(prepare_batch_matmul, 4)}

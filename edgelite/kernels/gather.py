@@ -1,4 +1,4 @@
-"""Indexing ops: GATHER (batch_dims 0), GATHER_ND, EMBEDDING_LOOKUP, ONE_HOT, ARG_MAX,
+"""Indexing ops: WHERE (dynamic output), SCATTER_ND, GATHER (batch_dims 0), GATHER_ND, EMBEDDING_LOOKUP, ONE_HOT, ARG_MAX,
 ARG_MIN, CUMSUM, TOPK_V2. Output shapes depend only on input shapes (and constant
 parameters), so all of these plan statically; index values are read at run time."""
 
@@ -114,7 +114,31 @@ def prepare_topk(ctx: PrepareContext):
     return run
 
 
+def prepare_scatter_nd(ctx: PrepareContext):
+    idx, updates = ctx.input(0), ctx.input(1)
+    shape = _known(ctx, 2, "shape").reshape(-1).tolist()
+    depth = idx.shape[-1]
+    ctx.set_output(0, shape, updates.dtype)
+
+    def run(ins, outs, scratch):
+        outs[0].fill(0)
+        flat = ins[0].reshape(-1, depth)
+        np.add.at(outs[0], tuple(flat.T), ins[1].reshape((flat.shape[0],) +
+                                                         tuple(shape[depth:])))
+    return run
+
+
+def prepare_where(ctx: PrepareContext):
+    ctx.set_output_dynamic(0, np.int64)   # one row per true element: known only at run time
+
+    def run(ins, outs, scratch):
+        outs[0] = np.argwhere(ins[0]).astype(np.int64)
+    return run
+
+
 KERNELS = {
+    "SCATTER_ND": KernelDef(prepare_scatter_nd, 1),
+    "WHERE": KernelDef(prepare_where, 2),
     "GATHER": KernelDef(prepare_gather, 7),
     "GATHER_ND": KernelDef(prepare_gather_nd, 5),
     "EMBEDDING_LOOKUP": KernelDef(prepare_embedding_lookup, 3),

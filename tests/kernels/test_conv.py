@@ -83,3 +83,20 @@ def test_conv_channel_mismatch_is_a_prepare_error():
                                                "stride_w": 1}, const=[False, True, False])
     with pytest.raises(PrepareError, match=r"operator 0 \(CONV_2D\).*3 channels"):
         run_edgelite(model, [x])
+
+
+@pytest.mark.parametrize("a_shape,b_shape,adj_x,adj_y", [
+    ((2, 3, 4), (2, 4, 5), False, False), ((3, 4), (2, 5, 4), False, True),
+    ((2, 4, 3), (1, 4, 5), True, False)])
+def test_batch_matmul(a_shape, b_shape, adj_x, adj_y):
+    a, b = _rand(a_shape, 12), _rand(b_shape, 13)
+    compare(op_model("BATCH_MATMUL", [a, b], {"adj_x": adj_x, "adj_y": adj_y}), [a, b],
+            rtol=RTOL, atol=ATOL)
+
+
+def test_l2_norm_and_lrn():
+    x = _rand((1, 3, 4, 6), 14)
+    compare(op_model("L2_NORMALIZATION", [x], {"fused_activation_function": "NONE"}), [x])
+    compare(op_model("LOCAL_RESPONSE_NORMALIZATION", [x],
+                     {"radius": 2, "bias": 1.0, "alpha": 0.5, "beta": 0.75}), [x],
+            rtol=RTOL, atol=ATOL)

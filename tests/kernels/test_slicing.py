@@ -109,3 +109,12 @@ def test_topk():
     x = np.array([[3, 1, 3, 2, 5], [0, 0, 1, 1, 0]], np.float32)
     compare(op_model("TOPK_V2", [x, _c(3)], const=[False, True],
                      outputs=[(np.float32, None), (I32, None)]), [x])
+
+
+def test_scatter_nd_and_where():
+    idx = np.array([[0, 1], [1, 3], [0, 1]], I32)
+    upd = np.array([1.0, 2.0, 3.0], np.float32)
+    compare(op_model("SCATTER_ND", [idx, upd, _c(2, 4)], const=[False, False, True],
+                     outputs=[(np.float32, None)]), [idx, upd])
+    cond = X > 2
+    compare(op_model("WHERE", [cond], outputs=[(np.int64, None)]), [cond])
