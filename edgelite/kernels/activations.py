@@ -44,11 +44,7 @@ def prepare_leaky_relu(ctx: PrepareContext):
 def prepare_prelu(ctx: PrepareContext):
     x, alpha = _unary_float(ctx), ctx.input(1)
     ctx.check(alpha is not None and alpha.dtype == np.float32, "alpha must be float32")
-    try:
-        shape = np.broadcast_shapes(x.shape, alpha.shape)
-    except ValueError:
-        raise ctx.error(f"alpha {list(alpha.shape)} does not broadcast to {list(x.shape)}") \
-            from None
+    shape = ctx.broadcast(x, alpha)
     ctx.set_output(0, shape, np.float32)
     neg = ctx.scratch(shape, np.float32)
 

@@ -113,6 +113,14 @@ class PrepareContext:
         """Input ``i``, or None if it is omitted (-1) or past the op's input count."""
         return self.inputs[i] if i < len(self.inputs) else None
 
+    def broadcast(self, *specs: "TensorSpec") -> tuple[int, ...]:
+        """The broadcast shape of the given inputs, or an error naming their shapes."""
+        try:
+            return tuple(np.broadcast_shapes(*(s.shape for s in specs)))
+        except ValueError:
+            shapes = " and ".join(str(list(s.shape)) for s in specs)
+            raise self.error(f"shapes {shapes} do not broadcast") from None
+
     def set_output(self, i: int, shape, dtype=None) -> None:
         spec = self.outputs[i]
         spec.shape = tuple(int(d) for d in shape)

@@ -18,10 +18,7 @@ def prepare_compare(ctx: PrepareContext):
               "needs two inputs of one dtype")
     ctx.check(a.quantization is None or not len(a.quantization.scales),
               "quantized comparisons are not supported yet")
-    try:
-        shape = np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ctx.error(f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast") from None
+    shape = ctx.broadcast(a, b)
     ctx.set_output(0, shape, np.bool_)
     ufunc = _UFUNCS[ctx.opcode]
 

@@ -27,10 +27,7 @@ def prepare_arithmetic(ctx: PrepareContext):
               f"{a.dtype} inputs are not supported")
     ctx.check(a.quantization is None or not len(a.quantization.scales),
               "quantized inputs are not supported yet")
-    try:
-        shape = np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ctx.error(f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast") from None
+    shape = ctx.broadcast(a, b)
     ctx.set_output(0, shape, a.dtype)
     if ctx.opcode == "SQUARED_DIFFERENCE":
         def run(ins, outs, scratch):

@@ -59,6 +59,12 @@ def run_litert(model: ir.Model | bytes, feeds: list[np.ndarray]) -> list[np.ndar
     interp = lite.Interpreter(
         model_content=blob,
         experimental_op_resolver_type=lite.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    return _feed_and_run(interp, feeds)
+
+
+def _feed_and_run(interp, feeds: list[np.ndarray]) -> list[np.ndarray]:
+    """Resize inputs to the feeds' shapes, allocate, set, invoke; copies of the outputs.
+    Works on LiteRT's and edgelite's Interpreter alike (same API)."""
     for d, x in zip(interp.get_input_details(), feeds):
         if list(d["shape"]) != list(np.shape(x)):
             interp.resize_tensor_input(d["index"], np.shape(x))
@@ -106,14 +112,7 @@ def run_edgelite(model: ir.Model, feeds: list[np.ndarray]) -> list[np.ndarray]:
     except ImportError:
         return run_kernel(model, feeds)
     interp = Interpreter(model_content=write(model))
-    for d, x in zip(interp.get_input_details(), feeds):
-        if list(d["shape"]) != list(np.shape(x)):
-            interp.resize_tensor_input(d["index"], np.shape(x))
-    interp.allocate_tensors()
-    for d, x in zip(interp.get_input_details(), feeds):
-        interp.set_tensor(d["index"], x)
-    interp.invoke()
-    return [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+    return _feed_and_run(interp, feeds)
 
 
 def compare(model: ir.Model, feeds: list[np.ndarray], rtol: float = 1e-5, atol: float = 1e-6,
