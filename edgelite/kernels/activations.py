@@ -1,28 +1,48 @@
-"""Float32 activations: RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1, LEAKY_RELU, PRELU, LOGISTIC,
-TANH, HARD_SWISH, ELU, GELU, SOFTMAX, LOG_SOFTMAX. Each writes its output in place with
-``out=`` ufuncs; PRELU and SOFTMAX use an arena scratch buffer."""
+"""Float32 activations.
+
+    op              versions (what a version adds)
+    RELU, RELU6     1-3  (2 int8/uint8-q, 3 int16-q)
+    RELU_N1_TO_1    1
+    RELU_0_TO_1     1
+    LEAKY_RELU      1-2  (2 int16-q)          option alpha
+    PRELU           1                          alpha broadcasts into the input's shape
+    ELU             1
+    LOGISTIC, TANH  1-3  (2 int8-q, 3 int16-q)
+    HARD_SWISH      1
+    GELU            1-2  (2 int8/uint8-q)      option approximate (tanh form)
+    SOFTMAX         1-3  (2 int8-q, 3 int16-q) option beta, over the last axis
+    LOG_SOFTMAX     1-2  (2 int8/uint8-q)      over the last axis
+
+Integer inputs are TFLite's quantized paths, not supported yet. Each op writes its output
+with ``out=`` ufuncs (masks and partial results in arena scratch); exact GELU (numpy has
+no erfc) and the two softmaxes (row reductions) are numba loops.
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from numba import njit
 
-from .api import KernelDef, PrepareContext
+from .api import KernelDef, PrepareContext, Run, TensorSpec
+from .elementwise import check_dtype, dtypes
+
+_F32 = dtypes("float32")
+_QUANTIZED = dtypes("int8 uint8 int16")
 
 
-def _unary_float(ctx: PrepareContext):
-    x = ctx.input(0)
-    ctx.check(x is not None, "needs an input")
-    ctx.check(x.dtype == np.float32,
-              f"{x.dtype} input is not supported yet (quantized kernels come later)")
+def _float_input(ctx: PrepareContext) -> TensorSpec:
+    ctx.check(len(ctx.inputs) >= 1 and ctx.inputs[0] is not None, "needs an input")
+    x = ctx.inputs[0]
+    check_dtype(ctx, x, _F32, _QUANTIZED)
     ctx.set_output(0, x.shape, np.float32)
     return x
 
 
-def _clamp(lo, hi):
-    def prepare(ctx: PrepareContext):
-        _unary_float(ctx)
+def _clamp(lo: float, hi: float):
+    def prepare(ctx: PrepareContext) -> Run:
+        _float_input(ctx)
 
         def run(ins, outs, scratch):
             np.clip(ins[0], lo, hi, out=outs[0])
@@ -30,153 +50,198 @@ def _clamp(lo, hi):
     return prepare
 
 
-def prepare_leaky_relu(ctx: PrepareContext):
-    _unary_float(ctx)
+def prepare_relu(ctx: PrepareContext) -> Run:
+    _float_input(ctx)
+
+    def run(ins, outs, scratch):
+        np.maximum(ins[0], 0.0, out=outs[0])
+    return run
+
+
+def prepare_leaky_relu(ctx: PrepareContext) -> Run:
+    _float_input(ctx)
     alpha = np.float32(ctx.options.get("alpha", 0.0))
+    # TFLite: x > 0 ? x : alpha x. For alpha <= 1 that is max(x, alpha x), else the min.
+    pick = np.maximum if alpha <= 1 else np.minimum
 
     def run(ins, outs, scratch):
-        x, out = ins[0], outs[0]
-        np.multiply(x, alpha, out=out)
-        np.maximum(out, x, out=out) if alpha <= 1 else np.minimum(out, x, out=out)
+        np.multiply(ins[0], alpha, out=outs[0])
+        pick(outs[0], ins[0], out=outs[0])
     return run
 
 
-def prepare_prelu(ctx: PrepareContext):
-    x, alpha = _unary_float(ctx), ctx.input(1)
-    ctx.check(alpha is not None and alpha.dtype == np.float32, "alpha must be float32")
-    shape = ctx.broadcast(x, alpha)
-    ctx.set_output(0, shape, np.float32)
-    neg = ctx.scratch(shape, np.float32)
+def prepare_prelu(ctx: PrepareContext) -> Run:
+    x = _float_input(ctx)
+    ctx.check(len(ctx.inputs) == 2 and ctx.inputs[1] is not None, "needs an alpha input")
+    alpha = ctx.inputs[1]
+    check_dtype(ctx, alpha, _F32, _QUANTIZED)
+    ctx.check(ctx.broadcast(x, alpha) == x.shape,
+              f"alpha of shape {list(alpha.shape)} must broadcast into the input's "
+              f"shape {list(x.shape)}")
+    mask = ctx.scratch(x.shape, np.bool_)
 
-    def run(ins, outs, scratch):
-        tmp = scratch[neg]
-        np.minimum(ins[0], 0, out=tmp)
-        np.multiply(tmp, ins[1], out=tmp)
-        np.maximum(ins[0], 0, out=outs[0])
-        np.add(outs[0], tmp, out=outs[0])
+    def run(ins, outs, scratch):   # TFLite: x >= 0 ? x : x alpha
+        x, out, m = ins[0], outs[0], scratch[mask]
+        np.multiply(x, ins[1], out=out)
+        np.greater_equal(x, 0.0, out=m)
+        np.copyto(out, x, where=m)
     return run
 
 
-def prepare_logistic(ctx: PrepareContext):
-    _unary_float(ctx)
+def prepare_elu(ctx: PrepareContext) -> Run:
+    x = _float_input(ctx)
+    mask = ctx.scratch(x.shape, np.bool_)
 
-    def run(ins, outs, scratch):
-        out = outs[0]   # 1 / (1 + e^-x) written as 0.5 (1 + tanh(x / 2)): no overflow
-        np.multiply(ins[0], 0.5, out=out)
-        np.tanh(out, out=out)
+    def run(ins, outs, scratch):   # TFLite: x < 0 ? expm1(x) : x
+        x, out, m = ins[0], outs[0], scratch[mask]
+        np.minimum(x, 0.0, out=out)
+        np.expm1(out, out=out)
+        np.greater(x, 0.0, out=m)
+        np.copyto(out, x, where=m)
+    return run
+
+
+def prepare_logistic(ctx: PrepareContext) -> Run:
+    _float_input(ctx)
+
+    def run(ins, outs, scratch):   # 1 / (1 + e^-x); e^-x overflowing to inf gives 0
+        out = outs[0]
+        np.negative(ins[0], out=out)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
         np.add(out, 1.0, out=out)
-        np.multiply(out, 0.5, out=out)
+        np.reciprocal(out, out=out)
     return run
 
 
-def prepare_tanh(ctx: PrepareContext):
-    _unary_float(ctx)
+def prepare_tanh(ctx: PrepareContext) -> Run:
+    _float_input(ctx)
 
     def run(ins, outs, scratch):
         np.tanh(ins[0], out=outs[0])
     return run
 
 
-def prepare_hard_swish(ctx: PrepareContext):
-    _unary_float(ctx)
+def prepare_hard_swish(ctx: PrepareContext) -> Run:
+    x = _float_input(ctx)
+    part = ctx.scratch(x.shape, np.float32)
+    sixth = np.float32(1 / 6)
 
     def run(ins, outs, scratch):
-        out = outs[0]
-        np.add(ins[0], 3.0, out=out)
+        # (x / 6) * relu6(x + 3), rounded in that order as LiteRT's vector loop does (its
+        # scalar tail, the last size % 4 values, rounds x * relu6(x + 3) first: 1 ulp)
+        x, out, s = ins[0], outs[0], scratch[part]
+        np.add(x, 3.0, out=out)
         np.clip(out, 0.0, 6.0, out=out)
-        np.multiply(out, ins[0], out=out)
-        np.multiply(out, np.float32(1 / 6), out=out)
+        np.multiply(x, sixth, out=s)
+        with np.errstate(invalid="ignore"):   # -inf * 0 is nan, as in TFLite
+            np.multiply(s, out, out=out)
     return run
 
 
-def prepare_elu(ctx: PrepareContext):
-    _unary_float(ctx)
-    neg = ctx.scratch(ctx.input(0).shape, np.float32)
-
-    def run(ins, outs, scratch):
-        tmp = scratch[neg]
-        np.minimum(ins[0], 0, out=tmp)
-        np.expm1(tmp, out=tmp)
-        np.maximum(ins[0], 0, out=outs[0])
-        np.add(outs[0], tmp, out=outs[0])
-    return run
-
-
-def prepare_gelu(ctx: PrepareContext):
-    _unary_float(ctx)
-    tmp_id = ctx.scratch(ctx.input(0).shape, np.float32)
-    approximate = bool(ctx.options.get("approximate", False))
+def prepare_gelu(ctx: PrepareContext) -> Run:
+    x = _float_input(ctx)
+    if not ctx.options.get("approximate", False):
+        def run_exact(ins, outs, scratch):
+            _gelu_erfc(ins[0].reshape(-1), outs[0].reshape(-1))
+        return run_exact
+    part = ctx.scratch(x.shape, np.float32)
     c = np.float32(math.sqrt(2 / math.pi))
+    k = np.float32(0.044715)
 
-    def run(ins, outs, scratch):
-        x, out, tmp = ins[0], outs[0], scratch[tmp_id]
-        if approximate:   # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-            np.multiply(x, x, out=tmp)
-            np.multiply(tmp, x, out=tmp)
-            np.multiply(tmp, np.float32(0.044715), out=tmp)
-            np.add(tmp, x, out=tmp)
-            np.multiply(tmp, c, out=tmp)
-            np.tanh(tmp, out=tmp)
-        else:             # 0.5 x (1 + erf(x / sqrt 2)), erf from its tanh-free series
-            _erf(x, tmp)
-        np.add(tmp, 1.0, out=tmp)
-        np.multiply(tmp, x, out=out)
-        np.multiply(out, 0.5, out=out)
+    def run(ins, outs, scratch):   # x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        x, out, t = ins[0], outs[0], scratch[part]
+        np.multiply(x, x, out=t)
+        np.multiply(t, x, out=t)
+        np.multiply(t, k, out=t)
+        np.add(t, x, out=t)
+        np.multiply(t, c, out=t)
+        np.tanh(t, out=t)
+        np.add(t, 1.0, out=t)
+        np.multiply(x, 0.5, out=out)
+        with np.errstate(invalid="ignore"):   # -inf * 0 is nan, as in TFLite
+            np.multiply(out, t, out=out)
     return run
 
 
-def _erf(x, out):
-    from .special import erf_scaled
-    erf_scaled(x, out)
+@njit(cache=True)
+def _gelu_erfc(x, out):
+    """x/2 erfc(-x / sqrt 2): TFLite's exact GELU, free of the cancellation that
+    x/2 (1 + erf(x / sqrt 2)) suffers for negative x. Evaluated in double."""
+    for i in range(x.size):
+        v = np.float64(x[i])
+        out[i] = 0.5 * v * math.erfc(v * -0.7071067811865476)
 
 
-def _softmax_axis_last(ctx: PrepareContext):
-    x = _unary_float(ctx)
+def _last_axis(ctx: PrepareContext) -> int:
+    x = _float_input(ctx)
     ctx.check(len(x.shape) >= 1, "input must have at least one dimension")
-    return ctx.scratch(tuple(x.shape[:-1]) + (1,), np.float32)
+    return x.shape[-1]
 
 
-def prepare_softmax(ctx: PrepareContext):
-    col = _softmax_axis_last(ctx)
+def prepare_softmax(ctx: PrepareContext) -> Run:
+    depth = _last_axis(ctx)
     beta = np.float32(ctx.options.get("beta", 1.0))
 
     def run(ins, outs, scratch):
-        x, out, m = ins[0], outs[0], scratch[col]
-        np.max(x, axis=-1, keepdims=True, out=m)
-        np.subtract(x, m, out=out)
-        np.multiply(out, beta, out=out)
-        np.exp(out, out=out)
-        np.sum(out, axis=-1, keepdims=True, out=m)
-        np.divide(out, m, out=out)
+        _softmax_rows(ins[0].reshape(-1, depth), outs[0].reshape(-1, depth), beta)
     return run
 
 
-def prepare_log_softmax(ctx: PrepareContext):
-    col = _softmax_axis_last(ctx)
-    tmp = ctx.scratch(ctx.input(0).shape, np.float32)
+def prepare_log_softmax(ctx: PrepareContext) -> Run:
+    depth = _last_axis(ctx)
 
     def run(ins, outs, scratch):
-        x, out, m, t = ins[0], outs[0], scratch[col], scratch[tmp]
-        np.max(x, axis=-1, keepdims=True, out=m)
-        np.subtract(x, m, out=out)
-        np.exp(out, out=t)
-        np.sum(t, axis=-1, keepdims=True, out=m)
-        np.log(m, out=m)
-        np.subtract(out, m, out=out)
+        _log_softmax_rows(ins[0].reshape(-1, depth), outs[0].reshape(-1, depth))
     return run
+
+
+# Softmax runs row by row in numba: one pass for the max, one for the exponentials and
+# their sum, one to scale, where numpy would broadcast the row results through buffered
+# iterators. float32 arithmetic in TFLite's order, sums accumulated in double.
+@njit(cache=True)
+def _softmax_rows(x, out, beta):
+    """out = e^(beta (x - max)) * (1 / sum) along each row, as TFLite's float softmax."""
+    for r in range(x.shape[0]):
+        if x.shape[1] == 0:
+            return
+        m = x[r].max()
+        total = 0.0
+        for j in range(x.shape[1]):
+            e = np.exp((x[r, j] - m) * beta)
+            out[r, j] = e
+            total += e
+        inv = np.float32(1.0) / np.float32(total)
+        for j in range(x.shape[1]):
+            out[r, j] *= inv
+
+
+@njit(cache=True)
+def _log_softmax_rows(x, out):
+    """out = (x - max) - log(sum(e^(x - max))) along each row."""
+    for r in range(x.shape[0]):
+        if x.shape[1] == 0:
+            return
+        m = x[r].max()
+        total = 0.0
+        for j in range(x.shape[1]):
+            total += np.exp(x[r, j] - m)
+        log_sum = np.log(np.float32(total))
+        for j in range(x.shape[1]):
+            out[r, j] = (x[r, j] - m) - log_sum
 
 
 KERNELS = {
-    "RELU": KernelDef(_clamp(0.0, np.inf), 3),
+    "RELU": KernelDef(prepare_relu, 3),
     "RELU6": KernelDef(_clamp(0.0, 6.0), 3),
-    "RELU_N1_TO_1": KernelDef(_clamp(-1.0, 1.0), 2),
+    "RELU_N1_TO_1": KernelDef(_clamp(-1.0, 1.0), 1),
     "RELU_0_TO_1": KernelDef(_clamp(0.0, 1.0), 1),
     "LEAKY_RELU": KernelDef(prepare_leaky_relu, 2),
     "PRELU": KernelDef(prepare_prelu, 1),
+    "ELU": KernelDef(prepare_elu, 1),
     "LOGISTIC": KernelDef(prepare_logistic, 3),
     "TANH": KernelDef(prepare_tanh, 3),
     "HARD_SWISH": KernelDef(prepare_hard_swish, 1),
-    "ELU": KernelDef(prepare_elu, 1),
     "GELU": KernelDef(prepare_gelu, 2),
     "SOFTMAX": KernelDef(prepare_softmax, 3),
     "LOG_SOFTMAX": KernelDef(prepare_log_softmax, 2),
