@@ -1,73 +1,104 @@
-"""FULLY_CONNECTED (v1-12, float32 default weights format): ``y = x W^T + b``, and
-BATCH_MATMUL (v1-4, float32, adj_x/adj_y, broadcast batch dimensions).
+"""FULLY_CONNECTED (v1-14, float32, DEFAULT weights format) and BATCH_MATMUL (v1-4).
 
-The input is flattened to ``[-1, in_features]``; ``keep_num_dims`` keeps its leading
-dimensions in the output. Constant weights are transposed once in prepare.
+FULLY_CONNECTED computes ``y = x W^T + b`` with ``W`` as ``[units, depth]``: the input is
+flattened to ``[-1, depth]`` rows; ``keep_num_dims`` keeps its leading dimensions in the
+output instead of collapsing them to ``[rows, units]``. Constant weights are repacked once
+to ``[depth, units]`` (sparse ones densified first) so the GEMM writes straight into the
+output; weights or bias only known at run time are used as they come. Bias + fused
+activation run in one pass afterwards.
+
+BATCH_MATMUL multiplies the last two dimensions (``adj_x``/``adj_y`` transpose them) and
+broadcasts the leading (batch) dimensions, numpy-style. A constant operand is transposed
+once in prepare.
+
+Quantized and hybrid (int8 weights, float input) variants are a later issue.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import fused_activation
-from .api import KernelDef, PrepareContext
+from .api import KernelDef, PrepareContext, Run
+from .conv import epilogue, float_operand
+from .dequantize import densify
 
 
-def prepare_fully_connected(ctx: PrepareContext):
-    x, w, b = ctx.input(0), ctx.input(1), ctx.input(2)
-    ctx.check(x is not None and w is not None, "needs input and weights")
-    ctx.check(x.dtype == np.float32 and w.dtype == np.float32,
-              f"{x.dtype} x {w.dtype} is not supported yet (quantized kernels come later)")
-    ctx.check(len(w.shape) == 2, f"weights must be 2-D, got {list(w.shape)}")
+def _fc_weights(ctx: PrepareContext) -> np.ndarray | None:
+    """Constant weights as a contiguous ``[depth, units]`` matrix; None if not constant."""
+    w = ctx.input(1)
+    if w.data is None:
+        return None
+    data = np.asarray(w.data, np.float32)
+    if w.sparsity is not None:
+        data = densify(data.reshape(-1), w.shape, w.sparsity)
+    return np.ascontiguousarray(data.reshape(w.shape).T)
+
+
+def prepare_fully_connected(ctx: PrepareContext) -> Run:
+    x = float_operand(ctx, 0, "input")
+    w = float_operand(ctx, 1, "weights", 2)
+    o = ctx.options
+    ctx.check(o.get("weights_format", "DEFAULT") == "DEFAULT",
+              f"weights format {o.get('weights_format')} is only defined for int8 weights")
     units, depth = w.shape
     ctx.check(depth > 0 and x.size % depth == 0,
-              f"input {list(x.shape)} does not flatten to rows of {depth}")
+              f"input {list(x.shape)} does not flatten to rows of {depth} values")
+    ctx.check(w.sparsity is None or w.data is not None, "sparse weights must be constant")
     rows = x.size // depth
-    if ctx.options.get("keep_num_dims", False):
-        ctx.check(x.shape[-1] == depth, f"keep_num_dims needs the last input dim = {depth}")
-        shape = tuple(x.shape[:-1]) + (units,)
+    if o.get("keep_num_dims", False):
+        ctx.check(len(x.shape) > 0 and x.shape[-1] == depth,
+                  f"keep_num_dims needs the input's last dimension to be {depth}, "
+                  f"got {list(x.shape)}")
+        ctx.set_output(0, tuple(x.shape[:-1]) + (units,), np.float32)
     else:
-        shape = (rows, units)
-    ctx.set_output(0, shape, np.float32)
-    bias = None
-    if b is not None:
-        ctx.check(b.data is not None and b.size == units, "bias must be constant, one per unit")
-        bias = np.ascontiguousarray(b.data, np.float32).reshape(-1)
-    packed = None if w.data is None else np.ascontiguousarray(np.asarray(w.data, np.float32).T)
-    bounds = fused_activation.float_bounds(ctx, ctx.options.get("fused_activation_function",
-                                                                "NONE"))
+        ctx.set_output(0, (rows, units), np.float32)
+    packed = _fc_weights(ctx)
+    finish = epilogue(ctx, 2, units)
 
     def run(ins, outs, scratch):
         out2d = outs[0].reshape(rows, units)
         np.matmul(ins[0].reshape(rows, depth), packed if packed is not None else ins[1].T,
                   out=out2d)
-        if bias is not None:
-            np.add(out2d, bias, out=out2d)
-        fused_activation.apply_float(out2d, bounds)
-
+        if finish is not None:
+            finish(ins, out2d)
     return run
 
 
-def prepare_batch_matmul(ctx: PrepareContext):
-    a, b = ctx.input(0), ctx.input(1)
-    ctx.check(a.dtype == b.dtype == np.float32, f"{a.dtype} x {b.dtype} is not supported yet")
-    ctx.check(len(a.shape) >= 2 and len(b.shape) >= 2, "inputs must be at least 2-D")
+def _operand(ctx: PrepareContext, i: int, adjoint: bool):
+    """(matrix rows, cols after the adjoint, constant value pre-transposed or None)."""
+    spec = float_operand(ctx, i, "lhs" if i == 0 else "rhs")
+    ctx.check(2 <= len(spec.shape) <= 5,
+              f"input {i} must have rank 2 to 5, got {list(spec.shape)}")
+    rows, cols = spec.shape[-2:]
+    if adjoint:
+        rows, cols = cols, rows
+    value = None
+    if spec.data is not None:
+        value = np.asarray(spec.data, np.float32)
+        value = np.ascontiguousarray(np.swapaxes(value, -1, -2) if adjoint else value)
+    return rows, cols, value
+
+
+def prepare_batch_matmul(ctx: PrepareContext) -> Run:
     adj_x, adj_y = bool(ctx.options.get("adj_x")), bool(ctx.options.get("adj_y"))
-    m, k = (a.shape[-1], a.shape[-2]) if adj_x else (a.shape[-2], a.shape[-1])
-    k2, n = (b.shape[-1], b.shape[-2]) if adj_y else (b.shape[-2], b.shape[-1])
-    ctx.check(k == k2, f"inner dimensions differ: {list(a.shape)} x {list(b.shape)}")
+    m, k, lhs = _operand(ctx, 0, adj_x)
+    k2, n, rhs = _operand(ctx, 1, adj_y)
+    a, b = ctx.input(0), ctx.input(1)
+    ctx.check(k == k2, f"inner dimensions differ: {list(a.shape)} (adj_x={adj_x}) x "
+                       f"{list(b.shape)} (adj_y={adj_y})")
     try:
         batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
     except ValueError:
-        raise ctx.error("batch dimensions do not broadcast") from None
+        raise ctx.error(f"batch dimensions of {list(a.shape)} and {list(b.shape)} "
+                        f"do not broadcast") from None
     ctx.set_output(0, tuple(batch) + (m, n), np.float32)
 
     def run(ins, outs, scratch):
-        x = np.swapaxes(ins[0], -1, -2) if adj_x else ins[0]
-        y = np.swapaxes(ins[1], -1, -2) if adj_y else ins[1]
+        x = lhs if lhs is not None else np.swapaxes(ins[0], -1, -2) if adj_x else ins[0]
+        y = rhs if rhs is not None else np.swapaxes(ins[1], -1, -2) if adj_y else ins[1]
         np.matmul(x, y, out=outs[0])
     return run
 
 
-KERNELS = {"FULLY_CONNECTED": KernelDef(prepare_fully_connected, 12),
+KERNELS = {"FULLY_CONNECTED": KernelDef(prepare_fully_connected, 14),
            "BATCH_MATMUL": KernelDef(prepare_batch_matmul, 4)}

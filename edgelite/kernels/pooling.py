@@ -1,7 +1,15 @@
-"""AVERAGE_POOL_2D and MAX_POOL_2D (v1-3), float32, NHWC.
+"""AVERAGE_POOL_2D and MAX_POOL_2D (v1-3), float32 NHWC, with the fused activation.
 
-Averages divide by the number of window cells inside the input (padding cells do not
-count), as TFLite does. The fused activation is applied in the same loop.
+Both are numba loops over output pixels with the channels innermost: every window cell
+maxes (or adds) a whole channel row into the output pixel (or an accumulator row), which
+vectorizes. Only
+window cells inside the input count: SAME padding never contributes zeros to a maximum,
+and an average divides by the number of cells actually inside the input, as TFLite does.
+Sums accumulate in float64 (an arena scratch row): a global average over thousands of
+cells summed in float32 drifts from LiteRT's (blocked, XNNPACK) sums by more than
+rounding, while a float64 sum stays within rounding of every float32 order.
+
+Quantized pooling is a later issue.
 """
 
 from __future__ import annotations
@@ -9,15 +17,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import fused_activation
-from .api import KernelDef, PrepareContext
+from .api import KernelDef, PrepareContext, Run
+from .conv import activation_bounds, float_operand
 from .padding import out_size, pad_before
+
+_LOWEST = np.float32(np.finfo(np.float32).min)   # TFLite's start value for a maximum
 
 
 @njit(cache=True)
-def _pool(x, out, kh, kw, sh, sw, ph, pw, is_max, lo, hi):
-    n_, h, w, c = x.shape
-    _, oh, ow, _ = out.shape
+def _max_pool(x, out, kh, kw, sh, sw, ph, pw, lo, hi):
+    _, h, w, _ = x.shape
+    n_, oh, ow, c = out.shape
     for n in range(n_):
         for oy in range(oh):
             y0 = oy * sh - ph
@@ -25,40 +35,63 @@ def _pool(x, out, kh, kw, sh, sw, ph, pw, is_max, lo, hi):
             for ox in range(ow):
                 x0 = ox * sw - pw
                 xs, xe = max(x0, 0), min(x0 + kw, w)
-                count = (ye - ys) * (xe - xs)
+                dst = out[n, oy, ox]
+                dst[:] = _LOWEST
+                for iy in range(ys, ye):
+                    for ix in range(xs, xe):
+                        row = x[n, iy, ix]
+                        for ch in range(c):
+                            dst[ch] = max(dst[ch], row[ch])   # a NaN input loses, as in TFLite
                 for ch in range(c):
-                    acc = -np.inf if is_max else 0.0
-                    for iy in range(ys, ye):
-                        for ix in range(xs, xe):
-                            v = x[n, iy, ix, ch]
-                            if is_max:
-                                acc = max(acc, v)
-                            else:
-                                acc += v
-                    if not is_max:
-                        acc = acc / count if count > 0 else 0.0
-                    out[n, oy, ox, ch] = min(max(acc, lo), hi)
+                    dst[ch] = min(max(dst[ch], lo), hi)
 
 
-def prepare_pool(ctx: PrepareContext):
-    x = ctx.input(0)
-    ctx.check(x is not None and len(x.shape) == 4, "input must be 4-D NHWC")
-    ctx.check(x.dtype == np.float32, f"{x.dtype} input is not supported yet")
+@njit(cache=True)
+def _average_pool(x, out, acc, kh, kw, sh, sw, ph, pw, lo, hi):
+    _, h, w, _ = x.shape
+    n_, oh, ow, c = out.shape
+    for n in range(n_):
+        for oy in range(oh):
+            y0 = oy * sh - ph
+            ys, ye = max(y0, 0), min(y0 + kh, h)
+            for ox in range(ow):
+                x0 = ox * sw - pw
+                xs, xe = max(x0, 0), min(x0 + kw, w)
+                acc[:] = 0.0
+                for iy in range(ys, ye):
+                    for ix in range(xs, xe):
+                        row = x[n, iy, ix]
+                        for ch in range(c):
+                            acc[ch] += row[ch]
+                count = max((ye - ys) * (xe - xs), 1)
+                dst = out[n, oy, ox]
+                for ch in range(c):
+                    dst[ch] = min(max(acc[ch] / count, lo), hi)   # NaN passes, as in TFLite
+
+
+def prepare_pool(ctx: PrepareContext) -> Run:
+    x = float_operand(ctx, 0, "input", 4)
     o = ctx.options
-    kh, kw, sh, sw = o["filter_height"], o["filter_width"], o["stride_h"], o["stride_w"]
-    ctx.check(min(kh, kw, sh, sw) > 0, "filter size and strides must be > 0")
-    pad = o.get("padding", "SAME")
+    kh, kw = int(o.get("filter_height", 0)), int(o.get("filter_width", 0))
+    sh, sw = int(o.get("stride_h", 0)), int(o.get("stride_w", 0))
+    ctx.check(min(kh, kw, sh, sw) > 0,
+              f"filter {kh}x{kw} and strides {sh}x{sw} must be > 0")
+    padding = o.get("padding", "SAME")
+    ctx.check(padding in ("SAME", "VALID"), f"unknown padding {padding}")
     n, h, w, c = x.shape
-    oh, ow = out_size(pad, h, kh, sh), out_size(pad, w, kw, sw)
-    ph, pw = pad_before(pad, h, kh, sh, 1, oh), pad_before(pad, w, kw, sw, 1, ow)
+    oh, ow = out_size(padding, h, kh, sh), out_size(padding, w, kw, sw)
+    ph, pw = pad_before(padding, h, kh, sh, 1, oh), pad_before(padding, w, kw, sw, 1, ow)
     ctx.set_output(0, (n, oh, ow, c), np.float32)
-    bounds = fused_activation.float_bounds(ctx, o.get("fused_activation_function", "NONE")) \
-        or (-np.inf, np.inf)
-    is_max = ctx.opcode == "MAX_POOL_2D"
+    lo, hi = activation_bounds(ctx)
+    args = (kh, kw, sh, sw, ph, pw, lo, hi)
+    if ctx.opcode == "MAX_POOL_2D":
+        def run_max(ins, outs, scratch):
+            _max_pool(ins[0], outs[0], *args)
+        return run_max
+    acc = ctx.scratch((c,), np.float64)
 
     def run(ins, outs, scratch):
-        _pool(ins[0], outs[0], kh, kw, sh, sw, ph, pw, is_max, bounds[0], bounds[1])
-
+        _average_pool(ins[0], outs[0], scratch[acc], *args)
     return run
 
 
