@@ -1,247 +1,235 @@
-"""Slicing and splitting with parameters known at prepare: SLICE, STRIDED_SLICE, SPLIT,
-SPLIT_V, PACK, UNPACK, TILE, BROADCAST_TO, REVERSE_V2, MIRROR_PAD, SHAPE, FILL, RANGE.
-Index tuples are built once in prepare and applied as numpy views at run time."""
+"""Ops that read a strided window of a tensor, or repeat it.
+
+    op              dtypes                          versions   parameters
+    SLICE           any                             1-8        begin, size (-1: to the end)
+    STRIDED_SLICE   any                             1-8        begin, end, strides (int32)
+                                                               and the five masks, offset
+    REVERSE_V2      f16 f32 i8 u8 i16 i32 i64 bool  1-4        axes (int32, contiguous once
+                    rank <= 8                                  sorted, as TFLite needs)
+    TILE            any                             1-3        multiples (int32/int64)
+    BROADCAST_TO    any                             2-4        shape (int32/int64)
+
+"any" is float16/32/64, (u)int8/16/32, int64 and bool; quantized tensors are copied as
+stored, the output quantized alike. Every window is a numpy view built at prepare, copied
+with ``np.copyto``. Parameter inputs only known at invoke make the output dynamic
+(REVERSE_V2's shape never depends on them: its axes are read at invoke).
+
+STRIDED_SLICE follows TFLite's rules: begin/end wrap once when negative and clamp to the
+axis ([0, n] going forward, [-1, n-1] going back); begin_mask/end_mask take the whole
+axis; shrink_axis_mask takes the single element at begin; new_axis_mask inserts a 1;
+the first ellipsis_mask bit stands for the axes no other entry names; ``offset`` makes
+end relative to begin.
+"""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from .api import KernelDef, PrepareContext
-from .layout import _known
+from .api import KernelDef, PrepareContext, Run
+from .elementwise import dtypes
+from .shape_args import (
+    ALL_TYPES,
+    INDEX_TYPES,
+    INT32,
+    BadArgs,
+    Plan,
+    arg_input,
+    axis_value,
+    copy_view,
+    data_input,
+    ints,
+    op_label,
+    planned,
+    same_output,
+)
+
+_REVERSE_TYPES = dtypes("float16 float32 int8 uint8 int16 int32 int64 bool")
 
 
-def _shape_of(shape, index) -> tuple:
-    """Shape numpy indexing gives, computed on a zero-byte broadcast view."""
-    return np.broadcast_to(np.zeros(1, np.uint8), shape)[index].shape
+def _view_shape(shape: tuple, index: tuple) -> tuple:
+    """The shape ``x[index]`` has, computed on a zero-byte broadcast view."""
+    return np.broadcast_to(np.zeros((), np.uint8), shape)[index].shape
 
 
-def _copy_index(index):
-    def run(ins, outs, scratch):
-        np.copyto(outs[0], ins[0][index].reshape(outs[0].shape))
-    return run
+def prepare_slice(ctx: PrepareContext) -> Run:
+    ctx.check(len(ctx.inputs) == 3, "needs 3 inputs (input, begin, size)")
+    x = data_input(ctx, 0, ALL_TYPES)
+    same_output(ctx, x)
+    rank = len(x.shape)
+    arg_input(ctx, 1, "begin", INDEX_TYPES, rank=1, size=rank)
+    arg_input(ctx, 2, "size", INDEX_TYPES, rank=1, size=rank)
+
+    def plan(begin: np.ndarray, size: np.ndarray) -> Plan:
+        index = []
+        for d, (b, s, n) in enumerate(zip(ints(begin), ints(size), x.shape)):
+            if s == -1:
+                s = n - b
+            if b < 0 or s < 0 or b + s > n:
+                raise BadArgs(f"begin {ints(begin)} and size {ints(size)} do not fit "
+                              f"shape {list(x.shape)}")
+            index.append(slice(b, b + s))
+        index = tuple(index)
+        return Plan([_view_shape(x.shape, index)], copy_view(index))
+    return planned(ctx, [1, 2], plan, [x.dtype])
 
 
-def prepare_slice(ctx: PrepareContext):
-    x = ctx.input(0)
-    begin = _known(ctx, 1, "begin").reshape(-1).tolist()
-    size = _known(ctx, 2, "size").reshape(-1).tolist()
-    ctx.check(len(begin) == len(size) == len(x.shape), "begin/size must match the rank")
-    index = tuple(slice(b, x.shape[d] if s == -1 else b + s) for d, (b, s) in
-                  enumerate(zip(begin, size)))
-    shape = _shape_of(x.shape, index)
-    ctx.check(all(b + s <= n for b, s, n in zip(begin, shape, x.shape)) and min(begin,
-              default=0) >= 0, f"slice {begin}+{size} is outside {list(x.shape)}")
-    ctx.set_output(0, shape, x.dtype)
-    return _copy_index(index)
+def _forward_slice(start: int, stop: int, stride: int) -> slice:
+    """The numpy slice visiting TFLite's ``start, start+stride, ...`` before ``stop``
+    (start and stop already clamped; -1 means before the first element)."""
+    count = len(range(start, stop, stride))
+    if count == 0:
+        return slice(0, 0)
+    last = start + (count - 1) * stride
+    end = last + (1 if stride > 0 else -1)
+    return slice(start, None if end < 0 else end, stride)
 
 
-def prepare_strided_slice(ctx: PrepareContext):
-    x = ctx.input(0)
-    begin = _known(ctx, 1, "begin").reshape(-1).tolist()
-    end = _known(ctx, 2, "end").reshape(-1).tolist()
-    strides = _known(ctx, 3, "strides").reshape(-1).tolist() if ctx.input(3) is not None \
-        else [1] * len(begin)
-    ctx.check(0 not in strides, "strides must be non-zero")
-    o = ctx.options
-    bit = lambda name, i: bool((o.get(name, 0) >> i) & 1)  # noqa: E731
-    index = []
-    for i, (b, e, s) in enumerate(zip(begin, end, strides)):
-        if bit("ellipsis_mask", i):
-            index.append(Ellipsis)
+def _clamp(v: int, n: int, stride: int) -> int:
+    v = v + n if v < 0 else v
+    return min(max(v, 0), n) if stride > 0 else min(max(v, -1), n - 1)
+
+
+def _strided_item(b: int, e: int, s: int, n: int, bit, i: int, offset: bool):
+    """The numpy index for one STRIDED_SLICE entry on an input axis of size ``n``."""
+    start = _clamp(b, n, s)
+    if bit("begin_mask", i):
+        start = 0 if s > 0 else n - 1
+    if bit("shrink_axis_mask", i):
+        if not 0 <= start < n:
+            raise BadArgs(f"shrink index {b} is out of range for a dimension of {n}")
+        return start
+    stop = _clamp(e + start if offset else e, n, s)
+    if bit("end_mask", i):
+        stop = n if s > 0 else -1
+    return _forward_slice(start, stop, s)
+
+
+def strided_index(shape: tuple, begin: list, end: list, strides: list,
+                  options: dict) -> tuple:
+    """STRIDED_SLICE's window as a numpy basic index (ints, slices, None)."""
+    masks = {k: int(options.get(k, 0) or 0) for k in
+             ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")}
+
+    def bit(name: str, i: int) -> bool:
+        return bool((masks[name] >> i) & 1)
+
+    if 0 in strides:
+        raise BadArgs("strides must be non-zero")
+    ellipses = [i for i in range(len(begin)) if bit("ellipsis_mask", i)]
+    if len(ellipses) > 1:
+        raise BadArgs("more than one ellipsis")
+    ell = ellipses[0] if ellipses else len(begin)
+    named = [i for i in range(len(begin)) if i != ell and not bit("new_axis_mask", i)]
+    if len(named) > len(shape):
+        raise BadArgs(f"{len(named)} indexed axes for rank {len(shape)}")
+    after = sum(1 for i in named if i > ell)
+    axis_of = {i: k for k, i in enumerate(j for j in named if j < ell)}
+    axis_of.update({i: len(shape) - after + k for k, i in
+                    enumerate(j for j in named if j > ell)})
+    items = []
+    for i in range(len(begin)):
+        if i == ell:
+            items.append(Ellipsis)
         elif bit("new_axis_mask", i):
-            index.append(np.newaxis)
-        elif bit("shrink_axis_mask", i):
-            index.append(b)
+            items.append(None)
         else:
-            if o.get("offset", False):
-                e = b + e
-            index.append(slice(None if bit("begin_mask", i) else b,
-                               None if bit("end_mask", i) else e, s))
-    index = tuple(index)
-    try:
-        shape = _shape_of(x.shape, index)
-    except IndexError as err:
-        raise ctx.error(f"strided slice does not fit {list(x.shape)}: {err}") from None
-    ctx.set_output(0, shape, x.dtype)
-    return _copy_index(index)
+            items.append(_strided_item(begin[i], end[i], strides[i], shape[axis_of[i]], bit,
+                                       i, bool(options.get("offset", False))))
+    return tuple(items)
 
 
-def _axis(ctx: PrepareContext, axis: int, rank: int) -> int:
-    ctx.check(-rank <= axis < max(rank, 1), f"axis {axis} out of range for rank {rank}")
-    return axis % max(rank, 1)
+def prepare_strided_slice(ctx: PrepareContext) -> Run:
+    ctx.check(len(ctx.inputs) == 4, "needs 4 inputs (input, begin, end, strides)")
+    x = data_input(ctx, 0, ALL_TYPES)
+    same_output(ctx, x)
+    n = arg_input(ctx, 1, "begin", INT32, rank=1).size
+    ctx.check(n <= 31, f"{n} indices are over TFLite's 31")
+    arg_input(ctx, 2, "end", INT32, rank=1, size=n)
+    arg_input(ctx, 3, "strides", INT32, rank=1, size=n)
+
+    def plan(begin: np.ndarray, end: np.ndarray, strides: np.ndarray) -> Plan:
+        index = strided_index(x.shape, ints(begin), ints(end), ints(strides), ctx.options)
+        return Plan([_view_shape(x.shape, index)], copy_view(index))
+    return planned(ctx, [1, 2, 3], plan, [x.dtype])
 
 
-def _split_run(pieces, source: int = 0):
-    def run(ins, outs, scratch):
-        for out, index in zip(outs, pieces):
-            np.copyto(out, ins[source][index])
-    return run
+def _reverse_index(axes: list[int], rank: int) -> tuple:
+    axes = sorted(axis_value(a, rank) for a in axes)
+    if any(b != a + 1 for a, b in itertools.pairwise(axes)):
+        raise BadArgs(f"axes {axes} are not contiguous, which TFLite's kernel needs")
+    return tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(rank))
 
 
-def prepare_split(ctx: PrepareContext):
-    x = ctx.input(1)   # SPLIT takes (axis, value)
-    axis = _axis(ctx, int(_known(ctx, 0, "axis").reshape(-1)[0]), len(x.shape))
-    n = ctx.options.get("num_splits", len(ctx.outputs))
-    ctx.check(n > 0 and x.shape[axis] % n == 0, f"dimension {x.shape[axis]} does not split "
-                                                 f"into {n} equal parts")
-    step = x.shape[axis] // n
-    pieces = [(slice(None),) * axis + (slice(k * step, (k + 1) * step),) for k in range(n)]
-    for k in range(n):
-        ctx.set_output(k, _shape_of(x.shape, pieces[k]), x.dtype)
-    return _split_run(pieces, source=1)
-
-
-def prepare_split_v(ctx: PrepareContext):
-    x = ctx.input(0)
-    sizes = _known(ctx, 1, "size_splits").reshape(-1).tolist()
-    axis = _axis(ctx, int(_known(ctx, 2, "axis").reshape(-1)[0]), len(x.shape))
-    if sizes.count(-1) == 1:
-        sizes[sizes.index(-1)] = x.shape[axis] - (sum(sizes) + 1)
-    ctx.check(sum(sizes) == x.shape[axis] and min(sizes) >= 0,
-              f"size_splits {sizes} do not add up to {x.shape[axis]}")
-    pieces, start = [], 0
-    for k, size in enumerate(sizes):
-        pieces.append((slice(None),) * axis + (slice(start, start + size),))
-        ctx.set_output(k, _shape_of(x.shape, pieces[-1]), x.dtype)
-        start += size
-    return _split_run(pieces)
-
-
-def prepare_pack(ctx: PrepareContext):
-    specs = list(ctx.inputs)
-    first = specs[0]
-    ctx.check(all(s.shape == first.shape and s.dtype == first.dtype for s in specs),
-              "all inputs must have the same shape and dtype")
-    axis = _axis(ctx, ctx.options.get("axis", 0), len(first.shape) + 1)
-    shape = list(first.shape)
-    shape.insert(axis, len(specs))
-    ctx.set_output(0, shape, first.dtype)
-    where = [(slice(None),) * axis + (k,) for k in range(len(specs))]
-
-    def run(ins, outs, scratch):
-        for x, index in zip(ins, where):
-            np.copyto(outs[0][index], x)
-    return run
-
-
-def prepare_unpack(ctx: PrepareContext):
-    x = ctx.input(0)
-    axis = _axis(ctx, ctx.options.get("axis", 0), len(x.shape))
-    n = ctx.options.get("num", x.shape[axis]) or x.shape[axis]
-    ctx.check(n == x.shape[axis], f"num {n} != dimension {x.shape[axis]}")
-    pieces = [(slice(None),) * axis + (k,) for k in range(n)]
-    for k in range(n):
-        ctx.set_output(k, _shape_of(x.shape, pieces[k]), x.dtype)
-    return _split_run(pieces)
-
-
-def prepare_tile(ctx: PrepareContext):
-    x = ctx.input(0)
-    reps = _known(ctx, 1, "multiples").reshape(-1).tolist()
-    ctx.check(len(reps) == len(x.shape) and min(reps, default=1) >= 0,
-              f"multiples {reps} do not fit rank {len(x.shape)}")
-    shape = [s * r for s, r in zip(x.shape, reps)]
-    ctx.set_output(0, shape, x.dtype)
-    interleaved = [v for s, r in zip(x.shape, reps) for v in (r, s)]
-    spread = [v for s in x.shape for v in (1, s)]
-
-    def run(ins, outs, scratch):
-        np.copyto(outs[0].reshape(interleaved), ins[0].reshape(spread))
-    return run
-
-
-def prepare_broadcast_to(ctx: PrepareContext):
-    x = ctx.input(0)
-    shape = _known(ctx, 1, "shape").reshape(-1).tolist()
-    try:
-        np.broadcast_shapes(x.shape, tuple(shape))
-    except ValueError:
-        raise ctx.error(f"{list(x.shape)} does not broadcast to {shape}") from None
-    ctx.set_output(0, shape, x.dtype)
-
-    def run(ins, outs, scratch):
-        np.copyto(outs[0], ins[0])
-    return run
-
-
-def prepare_reverse(ctx: PrepareContext):
-    x = ctx.input(0)
-    axes = [_axis(ctx, int(a), len(x.shape)) for a in _known(ctx, 1, "axis").reshape(-1)]
-    index = tuple(slice(None, None, -1) if d in axes else slice(None)
-                  for d in range(len(x.shape)))
+def prepare_reverse(ctx: PrepareContext) -> Run:
+    ctx.check(len(ctx.inputs) == 2, "needs 2 inputs")
+    x = data_input(ctx, 0, _REVERSE_TYPES)
+    same_output(ctx, x)
+    rank = len(x.shape)
+    ctx.check(rank <= 8, f"rank {rank} is over TFLite's 8")
+    axis = arg_input(ctx, 1, "axis", INT32, rank=1)
+    ctx.check(axis.size <= rank, f"{axis.size} axes for rank {rank}")
     ctx.set_output(0, x.shape, x.dtype)
-    return _copy_index(index)
-
-
-def prepare_mirror_pad(ctx: PrepareContext):
-    x = ctx.input(0)
-    pads = _known(ctx, 1, "paddings").reshape(-1, 2).astype(np.int64)
-    mode = "reflect" if ctx.options.get("mode", "REFLECT") == "REFLECT" else "symmetric"
-    ctx.set_output(0, [s + int(a) + int(b) for s, (a, b) in zip(x.shape, pads)], x.dtype)
-    # index map computed once: out = x.flat[index]
-    index = np.pad(np.arange(x.size).reshape(x.shape), pads.tolist(), mode=mode)
+    if axis.is_const:
+        try:
+            return copy_view(_reverse_index(ints(axis.data), rank))
+        except BadArgs as e:
+            raise ctx.error(str(e)) from None
+    name = op_label(ctx)
 
     def run(ins, outs, scratch):
-        np.take(ins[0].reshape(-1), index, out=outs[0])
+        try:
+            index = _reverse_index(ints(ins[1]), rank)
+        except BadArgs as e:
+            raise RuntimeError(f"{name}: {e}") from None
+        np.copyto(outs[0], ins[0][index])
     return run
 
 
-def prepare_shape(ctx: PrepareContext):
-    x = ctx.input(0)
-    dtype = np.int64 if ctx.options.get("out_type") == "INT64" else np.int32
-    ctx.set_output(0, (len(x.shape),), dtype)
-    # the value is known now whatever the input holds: readers (RESHAPE, ...) see it
-    ctx.outputs[0].data = np.array(x.shape, dtype)
+def prepare_tile(ctx: PrepareContext) -> Run:
+    ctx.check(len(ctx.inputs) == 2, "needs 2 inputs")
+    x = data_input(ctx, 0, ALL_TYPES)
+    same_output(ctx, x)
+    arg_input(ctx, 1, "multiples", INDEX_TYPES, rank=1, size=len(x.shape))
 
-    def run(ins, outs, scratch):
-        pass
-    return run
+    def plan(multiples: np.ndarray) -> Plan:
+        reps = ints(multiples)
+        if min(reps, default=0) < 0:
+            raise BadArgs(f"multiples {reps} must be non-negative")
+        # out viewed as (r0, n0, r1, n1, ...) is x viewed as (1, n0, 1, n1, ...) broadcast
+        interleaved = tuple(v for r, n in zip(reps, x.shape) for v in (r, n))
+        spread = tuple(v for n in x.shape for v in (1, n))
 
-
-def prepare_fill(ctx: PrepareContext):
-    dims = _known(ctx, 0, "dims").reshape(-1).tolist()
-    value = ctx.input(1)
-    ctx.set_output(0, dims, value.dtype)
-
-    def run(ins, outs, scratch):
-        np.copyto(outs[0], ins[1])
-    return run
+        def body(ins, outs, scratch):
+            np.copyto(outs[0].reshape(interleaved), ins[0].reshape(spread))
+        return Plan([tuple(r * n for r, n in zip(reps, x.shape))], body)
+    return planned(ctx, [1], plan, [x.dtype])
 
 
-def prepare_range(ctx: PrepareContext):
-    specs = [ctx.input(i) for i in range(3)]
-    dtype = specs[0].dtype
-    if all(s.data is not None for s in specs):
-        start, limit, delta = (np.asarray(s.data).reshape(-1)[0] for s in specs)
-        ctx.check(delta != 0, "delta must be non-zero")
-        value = np.arange(start, limit, delta).astype(dtype)
-        ctx.set_output(0, value.shape, dtype)
+def prepare_broadcast_to(ctx: PrepareContext) -> Run:
+    ctx.check(len(ctx.inputs) == 2, "needs 2 inputs")
+    x = data_input(ctx, 0, ALL_TYPES)
+    same_output(ctx, x)
+    arg_input(ctx, 1, "shape", INDEX_TYPES, rank=1)
 
-        def run(ins, outs, scratch):
-            np.copyto(outs[0], value)
-        return run
-    ctx.set_output_dynamic(0, dtype)   # the length depends on values seen at run time
+    def plan(shape: np.ndarray) -> Plan:
+        target = ints(shape)
+        lead = len(target) - len(x.shape)
+        if lead < 0 or min(target, default=0) < 0 or any(
+                n not in (1, t) for n, t in zip(x.shape, target[lead:])):
+            raise BadArgs(f"{list(x.shape)} does not broadcast to {target}")
 
-    def run_dynamic(ins, outs, scratch):
-        start, limit, delta = (a.reshape(-1)[0] for a in ins)
-        if delta == 0:
-            raise ValueError(f"operator {ctx.op_index} (RANGE): delta is 0")
-        outs[0] = np.arange(start, limit, delta).astype(dtype)
-    return run_dynamic
+        def body(ins, outs, scratch):
+            np.copyto(outs[0], ins[0])
+        return Plan([tuple(target)], body)
+    return planned(ctx, [1], plan, [x.dtype])
 
 
 KERNELS = {
-    "SLICE": KernelDef(prepare_slice, 6),
+    "SLICE": KernelDef(prepare_slice, 8),
     "STRIDED_SLICE": KernelDef(prepare_strided_slice, 8),
-    "SPLIT": KernelDef(prepare_split, 4),
-    "SPLIT_V": KernelDef(prepare_split_v, 2),
-    "PACK": KernelDef(prepare_pack, 4),
-    "UNPACK": KernelDef(prepare_unpack, 4),
+    "REVERSE_V2": KernelDef(prepare_reverse, 4),
     "TILE": KernelDef(prepare_tile, 3),
-    "BROADCAST_TO": KernelDef(prepare_broadcast_to, 3),
-    "REVERSE_V2": KernelDef(prepare_reverse, 3),
-    "MIRROR_PAD": KernelDef(prepare_mirror_pad, 3),
-    "SHAPE": KernelDef(prepare_shape, 1),
-    "FILL": KernelDef(prepare_fill, 4),
-    "RANGE": KernelDef(prepare_range, 2),
+    "BROADCAST_TO": KernelDef(prepare_broadcast_to, 4),
 }
