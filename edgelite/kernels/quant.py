@@ -49,12 +49,20 @@ def _round_half_away(x: np.float32) -> int:
 
 
 def activation_range(name: str, scale: float, zero_point: int, dtype) -> tuple[int, int]:
-    """The integer clamp for a fused activation on an output with this scale/zero point."""
+    """The integer clamp for a fused activation on an output with this scale/zero point.
+
+    Raises OverflowError, as LiteRT refuses the op, when a bound quantizes outside int32
+    (a degenerate output scale)."""
     qmin, qmax = dtype_range(dtype)
     s = np.float32(scale)
 
     def q(f: float) -> int:
-        return int(zero_point) + _round_half_away(np.float32(f) / s)
+        with np.errstate(all="ignore"):
+            ratio = np.float32(f) / s
+        if not (np.isfinite(ratio) and -(2.0**31) <= float(ratio) <= 2.0**31):
+            raise OverflowError(f"the fused activation bound {f} quantizes outside int32 "
+                                f"with output scale {float(s)!r} (integer overflow)")
+        return int(zero_point) + _round_half_away(ratio)
 
     if name == "RELU":
         return max(qmin, q(0.0)), qmax
@@ -72,7 +80,10 @@ def output_activation_range(ctx, out_spec, name: str | None = None) -> tuple[int
         name = (ctx.options or {}).get("fused_activation_function", "NONE")
     if name not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
         raise ctx.error(f"fused activation {name} is not supported")
-    return activation_range(name, out_spec.scale, out_spec.zero_point, out_spec.dtype)
+    try:
+        return activation_range(name, out_spec.scale, out_spec.zero_point, out_spec.dtype)
+    except OverflowError as e:
+        raise ctx.error(f"output tensor {out_spec.name!r}: {e}") from None
 
 
 def per_channel_multipliers(input_scale: float, weight_scales, output_scale: float

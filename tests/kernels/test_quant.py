@@ -4,6 +4,7 @@ definition, and the activation clamps LiteRT computes."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,3 +37,12 @@ def test_activation_ranges():
     assert quant.activation_range("RELU6", 0.01, 0, np.int8) == (0, 127)
     assert quant.activation_range("RELU_N1_TO_1", 0.5, 10, np.uint8) == (8, 12)
     assert quant.activation_range("RELU", 1.0, 0, np.int16) == (0, 32767)
+
+
+def test_a_bound_that_overflows_int32_is_refused_like_litert():
+    # LiteRT: "no_integer_overflow_from_quantization was not true" for RELU6 at scale 1e-12
+    assert quant.activation_range("RELU", 1e-12, -128, np.int8) == (-128, 127)
+    with pytest.raises(OverflowError, match="outside int32"):
+        quant.activation_range("RELU6", 1e-12, -128, np.int8)
+    with pytest.raises(OverflowError):
+        quant.activation_range("RELU_N1_TO_1", 0.0, 0, np.int16)
