@@ -49,3 +49,30 @@ def run(model, inputs=None, builtin_only: bool = False, seed: int = 0):
         interp.set_tensor(d["index"], x)
     interp.invoke()
     return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+
+
+def run_all_tensors(make, blob: bytes, inputs: list) -> tuple[list, dict]:
+    """Outputs and every tensor's value (index -> (name, copy)) after one invoke of an
+    interpreter made by ``make(model_content=..., experimental_preserve_all_tensors=True)``
+    (LiteRT's or edgelite's class: same API)."""
+    interp = make(model_content=blob, experimental_preserve_all_tensors=True)
+    interp.allocate_tensors()
+    for d, x in zip(interp.get_input_details(), inputs):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    outs = [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+    tensors = {}
+    for d in interp.get_tensor_details():
+        try:
+            tensors[d["index"]] = (d["name"], interp.get_tensor(d["index"]).copy())
+        except ValueError:   # LiteRT: tensors without data (e.g. empty optional)
+            pass
+    return outs, tensors
+
+
+def litert_builtin(**kwargs):
+    """A LiteRT Interpreter on its builtin kernels (no XNNPACK): the bit-exactness oracle."""
+    lite = litert()
+    return lite.Interpreter(
+        experimental_op_resolver_type=lite.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        **kwargs)

@@ -15,7 +15,7 @@ import pytest
 
 from edgelite import Interpreter, OpResolver
 from tests.conftest import mediapipe_model, tf_model
-from tests.litert_oracle import random_inputs, run
+from tests.litert_oracle import litert_builtin, random_inputs, run, run_all_tensors
 
 FLOAT_MODELS = [("tf", "mobilenet_v2_035.float32"), ("tf", "mobilenet_v2_035.float16"),
                 ("mediapipe", "face_detection_short_range"), ("mediapipe", "face_landmark"),
@@ -110,3 +110,21 @@ def test_selfie_segmentation_with_a_user_registered_custom_kernel():
     _, got = run_edgelite(path, inputs, op_resolver=resolver)
     assert calls, "the user's kernel was not used"
     assert_close(got, run(path, inputs))
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2_035.float32", "mobilenet_v2_035.float16"])
+def test_float_intermediates_match_litert_builtin(name):
+    """The corpus MobileNetV2 has random weights: its activations shrink layer by layer and
+    its softmax comes out uniform, so its outputs alone prove little. Every intermediate
+    tensor is compared instead (LiteRT's builtin kernels, all tensors preserved), each
+    within 1e-4 of its own scale."""
+    blob = tf_model(name).read_bytes()
+    inputs = random_inputs(Interpreter(model_content=blob).get_input_details(), 0)
+    _, want = run_all_tensors(litert_builtin, blob, inputs)
+    _, got = run_all_tensors(Interpreter, blob, inputs)
+    compared = 0
+    for index, (tname, w) in want.items():
+        if index in got and w.dtype.kind == "f" and w.size:
+            assert_close([got[index][1]], [w])
+            compared += 1
+    assert compared > 100, compared
