@@ -100,7 +100,9 @@ class Interpreter:
         self._ensure_safe()
         if not self._main.prepared:
             raise RuntimeError("Invoke called on model that is not ready.")
-        self._main.invoke()
+        # IEEE results (inf, nan) are values here, as in LiteRT, not warnings
+        with np.errstate(all="ignore"):
+            self._main.invoke()
 
     def reset_all_variables(self):
         self._services.reset_variables()

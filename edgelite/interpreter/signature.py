@@ -37,7 +37,8 @@ class SignatureRunner:
             interp._allocate(sg)
         for name, value in kwargs.items():
             interp.set_tensor(self._inputs[name], value, subgraph_index=sg)
-        executor.invoke()
+        with np.errstate(all="ignore"):   # inf/nan are values, as in LiteRT
+            executor.invoke()
         return {name: interp.get_tensor(index, sg) for name, index in self._outputs.items()}
 
     def get_input_details(self):

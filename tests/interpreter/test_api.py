@@ -202,3 +202,23 @@ def test_resource_variables_and_call_once_match_litert():
     np.testing.assert_array_equal(outs[id(ours)], outs[id(theirs)])
     np.testing.assert_array_equal(outs[id(ours)][2], [4.0, 32.0])
     np.testing.assert_array_equal(outs[id(ours)][3], [4.0, 32.0])  # resources survive
+
+
+def test_log_of_zero_and_negatives_are_values_not_warnings():
+    import warnings
+
+    from edgelite.schema import write
+    from tests.kernels.harness import op_model, run_litert
+
+    x = np.array([1.0, 0.0, -1.0], np.float32)
+    blob = write(op_model("LOG", [x]))
+    interp = Interpreter(model_content=blob)
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        interp.invoke()
+    out = interp.get_tensor(interp.get_output_details()[0]["index"])
+    want = run_litert(blob, [x])[0]
+    assert out[0] == 0.0 and out[1] == -np.inf and np.isnan(out[2])
+    np.testing.assert_array_equal(out, want)
