@@ -37,6 +37,51 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_input_shapes(items: list[str]) -> dict:
+    shapes = {}
+    for item in items or []:
+        name, sep, dims = item.rpartition("=")
+        if not sep or not name:
+            raise ValueError(f"--input-shape {item!r}: expected NAME=D0,D1,...")
+        try:
+            shapes[name] = [int(d) for d in dims.split(",")]
+        except ValueError:
+            raise ValueError(f"--input-shape {item!r}: dimensions must be integers") from None
+    return shapes
+
+
+def _convert(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from .converter import Converter
+
+    if args.quantize:
+        raise ValueError(f"--quantize {args.quantize}: quantization is not available yet")
+    conv = Converter.from_onnx(args.input)
+    conv.io_layout = args.io_layout
+    conv.input_shapes = _parse_input_shapes(args.input_shape) or None
+    model = conv.convert_to_ir()
+    from .schema import write
+
+    blob = write(model)
+    out = Path(args.output)
+    # atomic: a failed or interrupted conversion leaves no partial file behind
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=str(out.parent or Path(".")))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if args.report:
+        print(format_summary(summarize(model), str(out)))
+    else:
+        print(f"wrote {out} ({len(blob)} bytes, {len(model.subgraphs[0].operators)} ops)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgelite", description="TFLite-compatible converter, quantizer and interpreter")
@@ -54,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--profile", action="store_true", help="per-op time table")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_benchmark)
+    c = sub.add_parser("convert", help="convert an ONNX model to .tflite")
+    c.add_argument("input", help="path to an .onnx file")
+    c.add_argument("-o", "--output", required=True, help="the .tflite file to write")
+    c.add_argument("--io-layout", choices=["keep", "nhwc"], default="keep",
+                   help="keep ONNX's input/output layout, or make them channels-last")
+    c.add_argument("--input-shape", action="append", metavar="NAME=D0,D1,...",
+                   help="fix an input's shape (repeatable)")
+    c.add_argument("--quantize", choices=["int8", "int16x8", "float16", "dynamic"])
+    c.add_argument("--calibration", help="calibration samples (.npy/.npz/image directory)")
+    c.add_argument("--report", action="store_true", help="print a summary of the result")
+    c.set_defaults(func=_convert)
     return parser
 
 
@@ -62,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (SchemaError, PrepareError, ValueError, FileNotFoundError, IsADirectoryError,
-            PermissionError) as e:
+            PermissionError, NotADirectoryError) as e:
         print(f"edgelite {args.command}: error: {e}", file=sys.stderr)
         return 2
 

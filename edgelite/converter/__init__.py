@@ -1,1 +1,7 @@
-"""edgelite.converter (see ../shared/DESIGN.md); filled in by later issues."""
+"""edgelite.converter: framework models -> .tflite (see ../shared/DESIGN.md)."""
+
+from .api import Converter, Optimize, OpsSet, TargetSpec
+from .errors import ConversionError, UnsupportedOpsError
+
+__all__ = ["ConversionError", "Converter", "Optimize", "OpsSet", "TargetSpec",
+           "UnsupportedOpsError"]

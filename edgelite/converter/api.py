@@ -1,0 +1,90 @@
+"""``edgelite.Converter``, shaped like ``tf.lite.TFLiteConverter``.
+
+    conv = Converter.from_onnx("model.onnx")
+    conv.io_layout = "nhwc"                 # or "keep" (default): ONNX's own I/O shapes
+    conv.input_shapes = {"input": [1, 3, 224, 224]}
+    tflite_bytes = conv.convert()
+
+Quantization attributes (``optimizations``, ``representative_dataset``,
+``target_spec``, ``inference_input_type``/``inference_output_type``) are accepted with
+TFLiteConverter's names; the quantization passes come with the quantization issue, and
+until then asking for them fails clearly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..schema import ir, write
+from .errors import ConversionError
+
+
+class Optimize:
+    """TFLiteConverter's optimization flags."""
+
+    DEFAULT = "DEFAULT"
+    OPTIMIZE_FOR_SIZE = "OPTIMIZE_FOR_SIZE"
+    OPTIMIZE_FOR_LATENCY = "OPTIMIZE_FOR_LATENCY"
+    EXPERIMENTAL_SPARSITY = "EXPERIMENTAL_SPARSITY"
+
+
+class OpsSet:
+    TFLITE_BUILTINS = "TFLITE_BUILTINS"
+    TFLITE_BUILTINS_INT8 = "TFLITE_BUILTINS_INT8"
+    EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 = \
+        "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
+
+
+@dataclass
+class TargetSpec:
+    supported_ops: set = field(default_factory=lambda: {OpsSet.TFLITE_BUILTINS})
+    supported_types: list = field(default_factory=list)
+
+
+class Converter:
+    def __init__(self, model, kind: str) -> None:
+        self._model = model
+        self._kind = kind
+        self.optimizations: list = []
+        self.representative_dataset = None
+        self.target_spec = TargetSpec()
+        self.inference_input_type = None
+        self.inference_output_type = None
+        self.io_layout = "keep"
+        self.input_shapes: dict | None = None
+
+    @classmethod
+    def from_onnx(cls, model) -> "Converter":
+        """``model``: a path to an ``.onnx`` file or an ``onnx.ModelProto``."""
+        import onnx
+
+        if isinstance(model, (str, os.PathLike)):
+            if not os.path.exists(model):
+                raise FileNotFoundError(f"ONNX model {os.fspath(model)!r} does not exist")
+            try:
+                model = onnx.load(os.fspath(model))
+            except Exception as e:
+                raise ConversionError(f"{os.fspath(model)!r} is not a readable ONNX model: "
+                                      f"{e}") from None
+        elif not isinstance(model, onnx.ModelProto):
+            raise TypeError(f"from_onnx takes a path or an onnx.ModelProto, not "
+                            f"{type(model).__name__}")
+        return cls(model, "onnx")
+
+    def convert_to_ir(self) -> ir.Model:
+        if self._kind != "onnx":
+            raise ConversionError(f"unknown model kind {self._kind}")
+        from .frontends.onnx import lower
+        from .passes import optimize
+
+        model = lower(self._model, input_shapes=self.input_shapes, io_layout=self.io_layout)
+        model = optimize(model)
+        if self.optimizations or self.representative_dataset is not None or \
+                self.target_spec.supported_types or self.inference_input_type is not None:
+            raise ConversionError("quantization (optimizations / representative_dataset / "
+                                  "supported_types / inference types) is not available yet")
+        return model
+
+    def convert(self) -> bytes:
+        return write(self.convert_to_ir())

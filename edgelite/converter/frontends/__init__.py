@@ -1,0 +1,1 @@
+"""Frontends lower framework models into the edgelite IR (one subpackage per format)."""
