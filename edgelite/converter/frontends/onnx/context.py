@@ -35,6 +35,13 @@ def channels_first(rank: int) -> tuple[int, ...]:
     return (0, rank - 1) + tuple(range(1, rank - 1))
 
 
+def compute_dtype(dtype) -> np.dtype:
+    """The dtype a value is computed in: float64 runs as float32 between CASTs at the
+    graph's edges (TFLite kernels have almost no float64 paths)."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype == np.float64 else dtype
+
+
 def _is_identity(perm) -> bool:
     return perm is None or tuple(perm) == tuple(range(len(perm)))
 
@@ -88,6 +95,8 @@ class Lowering:
     def constant_index(self, array: np.ndarray, name: str = "const") -> int:
         """An IR constant tensor holding ``array`` (shared with any equal constant)."""
         array = np.ascontiguousarray(array)
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
         key = (array.dtype.str, array.shape, hashlib.sha1(array.tobytes()).hexdigest())
         if key not in self._const_cache:
             self._const_cache[key] = self.new_tensor(name, array.shape, array.dtype,
@@ -154,7 +163,8 @@ class Lowering:
         ``out_shapes`` are *logical* shapes; outputs are stored in layout ``perm``."""
         outs, values = [], []
         for k, (shape, dtype) in enumerate(zip(out_shapes, out_dtypes)):
-            v = Value(tuple(int(d) for d in shape), np.dtype(dtype),
+            dtype = compute_dtype(dtype)
+            v = Value(tuple(int(d) for d in shape), dtype,
                       perm=None if _is_identity(perm) else tuple(perm))
             name = names[k] if names and k < len(names) else f"{self.node_name}_{opcode}_{k}"
             v.index = self.new_tensor(name, v.physical_shape, dtype)

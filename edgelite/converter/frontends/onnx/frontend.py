@@ -145,6 +145,9 @@ def lower(model: onnx.ModelProto, *, input_shapes: dict | None = None,
         v = Value(shape, dtype, perm=perm)
         v.index = ctx.new_tensor(inp.name, v.physical_shape, dtype)
         ctx.sg.inputs.append(v.index)
+        if dtype == np.float64:
+            ctx.node_name = inp.name
+            v = ctx.emit("CAST", [v.index], [shape], [np.float32], perm=perm)[0]
         ctx.set(inp.name, v)
     for name, array in known.items():
         ctx.set(name, ctx.const_value(array))
@@ -185,6 +188,11 @@ def _finish_outputs(ctx: Lowering, graph, io_layout: str) -> None:
         want = channels_last(v.rank) if io_layout == "nhwc" and v.rank >= 3 else None
         index = ctx.physical(v, want)
         tensor = ctx.sg.tensors[index]
+        declared = ctx.info.get(out.name, (None, None))[1]
+        if declared == np.float64 and tensor.dtype != np.float64:
+            source, index = index, ctx.new_tensor(out.name + "_f64", tensor.shape, np.float64)
+            ctx.sg.operators.append(ir.Operator("CAST", [source], [index]))
+            tensor = ctx.sg.tensors[index]
         if index in used or tensor.data is not None:
             # a graph input, a constant, or already another output: give it its own copy
             shape = tensor.shape

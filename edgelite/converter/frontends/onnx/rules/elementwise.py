@@ -254,15 +254,19 @@ def _cast(ctx, node, ins, attrs):
     from onnx import helper
 
     x = ins[0]
-    to = np.dtype(helper.tensor_dtype_to_np_dtype(attrs["to"]))
-    if to == x.dtype:
+    from ..context import compute_dtype
+
+    to = compute_dtype(helper.tensor_dtype_to_np_dtype(attrs["to"]))
+    if to == compute_dtype(x.dtype):
         return [x]
     return [unary(ctx, "CAST", x, dtype=to)]
 
 
 def _cast_like(ctx, node, ins, attrs):
+    from ..context import compute_dtype
+
     x, like = ins
-    if like.dtype == x.dtype:
+    if compute_dtype(like.dtype) == compute_dtype(x.dtype):
         return [x]
     return [unary(ctx, "CAST", x, dtype=like.dtype)]
 

@@ -16,6 +16,14 @@ from .nn import _reshape_logical, _transpose_logical
 
 def _reshape(ctx, node, ins, attrs):
     x = ins[0]
+    if ctx.opset >= 5 and ins[1].const is None:
+        # shape computed at run time: TFLite's RESHAPE takes it as a tensor (ONNX's 0 =
+        # "copy this dim" has no TFLite equivalent; LiteRT rejects a 0 at run time)
+        from .movement import as_int32
+
+        shape = out_shape(ctx, [])
+        return ctx.emit("RESHAPE", [ctx.logical(x), as_int32(ctx, ins[1])], [shape],
+                        [x.dtype])
     shape = out_shape(ctx, _onnx_reshape_shape(ctx, x, ins, attrs))
     return [_reshape_logical(ctx, x, shape)]
 
@@ -109,6 +117,8 @@ _REDUCERS = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceMax": "REDUCE_MAX"
 def _reduce_axes(ctx, node, ins, attrs, x):
     axes_from_input = node.op_type == "ReduceSum" and ctx.opset >= 13 or ctx.opset >= 18
     if axes_from_input:
+        if len(ins) > 1 and ins[1] is not None and ins[1].const is None:
+            return ins[1]          # known only at run time
         axes = int_array(ins[1], "reduction axes", ctx) if len(ins) > 1 and ins[1] is not None \
             else None
     else:
@@ -126,6 +136,16 @@ def _reducer(opcode):
         axes = _reduce_axes(ctx, node, ins, attrs, x)
         if axes is None:
             return [x]
+        if not isinstance(axes, list):      # a run-time axes tensor
+            from .movement import as_int32
+
+            if attrs.get("noop_with_empty_axes", 0):
+                raise ctx.error("run-time reduction axes with noop_with_empty_axes=1 are "
+                                "not supported")
+            keep = bool(attrs.get("keepdims", 1))
+            shape = out_shape(ctx, [])
+            return ctx.emit(opcode, [ctx.logical(x), as_int32(ctx, axes)], [shape],
+                            [x.dtype], {"keep_dims": keep})
         return [reduce(ctx, opcode, x, axes, bool(attrs.get("keepdims", 1)))]
     return rule
 
