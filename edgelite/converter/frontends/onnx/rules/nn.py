@@ -206,9 +206,13 @@ def _global_pool(opcode):
 # --------------------------------------------------------------------------- norms
 def _batch_norm(ctx, node, ins, attrs):
     x, scale, bias, mean, var = ins[:5]
-    if any(v.const is None for v in (scale, bias, mean, var)):
-        raise ctx.error("BatchNormalization statistics must be constant (inference mode)")
     eps = float(attrs.get("epsilon", 1e-5))
+    if attrs.get("training_mode", 0):
+        raise ctx.error("BatchNormalization in training mode is not supported")
+    if any(v.const is None for v in (scale, bias, mean, var)):
+        from .composite import batch_norm_runtime
+
+        return [batch_norm_runtime(ctx, x, scale, bias, mean, var, eps)]
     mul = (scale.const / np.sqrt(var.const.astype(np.float64) + eps)).astype(x.dtype)
     add = (bias.const - mean.const * mul).astype(x.dtype)
     tail = (1,) * (x.rank - 2)

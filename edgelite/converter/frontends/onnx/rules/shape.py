@@ -118,6 +118,9 @@ def _reduce_axes(ctx, node, ins, attrs, x):
     axes_from_input = node.op_type == "ReduceSum" and ctx.opset >= 13 or ctx.opset >= 18
     if axes_from_input:
         if len(ins) > 1 and ins[1] is not None and ins[1].const is None:
+            if ins[1].shape == (0,):       # statically empty: "all axes" (or no-op)
+                return None if attrs.get("noop_with_empty_axes", 0) else \
+                    list(range(x.rank))
             return ins[1]          # known only at run time
         axes = int_array(ins[1], "reduction axes", ctx) if len(ins) > 1 and ins[1] is not None \
             else None
@@ -137,17 +140,22 @@ def _reducer(opcode):
         if axes is None:
             return [x]
         if not isinstance(axes, list):      # a run-time axes tensor
-            from .movement import as_int32
-
-            if attrs.get("noop_with_empty_axes", 0):
-                raise ctx.error("run-time reduction axes with noop_with_empty_axes=1 are "
-                                "not supported")
-            keep = bool(attrs.get("keepdims", 1))
-            shape = out_shape(ctx, [])
-            return ctx.emit(opcode, [ctx.logical(x), as_int32(ctx, axes)], [shape],
-                            [x.dtype], {"keep_dims": keep})
+            return [reduce_runtime(ctx, opcode, x, axes, attrs)]
         return [reduce(ctx, opcode, x, axes, bool(attrs.get("keepdims", 1)))]
     return rule
+
+
+def reduce_runtime(ctx, opcode, x, axes, attrs):
+    """A reduction over axes known only at run time (logical layout)."""
+    from .movement import as_int32
+
+    if attrs.get("noop_with_empty_axes", 0):
+        raise ctx.error("run-time reduction axes with noop_with_empty_axes=1 are not "
+                        "supported")
+    keep = bool(attrs.get("keepdims", 1))
+    shape = out_shape(ctx, [])
+    return ctx.emit(opcode, [ctx.logical(x), as_int32(ctx, axes)], [shape], [x.dtype],
+                    {"keep_dims": keep})[0]
 
 
 def reduce(ctx, opcode, x, axes, keep):
