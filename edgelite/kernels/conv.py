@@ -14,7 +14,8 @@ DEPTHWISE_CONV_2D is a numba loop over output pixels with the channels innermost
 multiply-add over channels vectorizes. Sums run in a different order than LiteRT's, so
 results agree to float rounding, not bit for bit.
 
-The quantized and hybrid variants of these ops are a later issue: prepare rejects them.
+Integer (int8, int16x8, uint8) and hybrid variants of CONV_2D and DEPTHWISE_CONV_2D live in
+conv_quantized.py; the prepares here dispatch to them after the shared geometry.
 """
 
 from __future__ import annotations
@@ -33,13 +34,13 @@ _COL_BLOCK_FLOATS = 1 << 22   # im2col block: 16 MiB, a whole typical conv in on
 
 # --------------------------------------------------------------------------- shared checks
 def float_operand(ctx: PrepareContext, i: int, what: str, rank: int | None = None) -> TensorSpec:
-    """Input ``i``, required, float32 and not quantized (quantized paths come later)."""
+    """Input ``i``, required, float32 and not quantized (the float path's operands)."""
     spec = ctx.input(i)
     ctx.check(spec is not None, f"needs its {what} (input {i})")
     quantized = spec.quantization is not None and len(spec.quantization.scales) > 0
     if spec.dtype != np.float32 or quantized:
         raise ctx.error(f"{spec.dtype} {what}{' (quantized)' if quantized else ''} is not "
-                        f"supported yet: only float32 kernels exist")
+                        f"supported with a float32 input")
     if rank is not None:
         ctx.check(len(spec.shape) == rank,
                   f"{what} must be {rank}-D, got shape {list(spec.shape)}")
@@ -186,9 +187,25 @@ def _options(ctx: PrepareContext, dims: str) -> tuple[tuple, tuple]:
     return strides, dilations
 
 
+def _quantized(ctx: PrepareContext) -> bool:
+    """An integer input, or a float input with integer weights (hybrid)."""
+    from .conv_quantized import is_hybrid_op, is_integer_op
+    return is_integer_op(ctx) or is_hybrid_op(ctx)
+
+
+def _shaped_operands(ctx: PrepareContext):
+    """(input, filter) 4-D specs: float32 ones, or the quantized/hybrid combinations."""
+    if not _quantized(ctx):
+        return float_operand(ctx, 0, "input", 4), float_operand(ctx, 1, "filter", 4)
+    x, w = ctx.input(0), ctx.input(1)
+    ctx.check(w is not None, "needs its filter (input 1)")
+    for spec, what in ((x, "input"), (w, "filter")):
+        ctx.check(len(spec.shape) == 4, f"{what} must be 4-D, got shape {list(spec.shape)}")
+    return x, w
+
+
 def prepare_conv2d(ctx: PrepareContext) -> Run:
-    x = float_operand(ctx, 0, "input", 4)
-    w = float_operand(ctx, 1, "filter", 4)
+    x, w = _shaped_operands(ctx)
     n, h, wd, cin = x.shape
     cout, kh, kw, cin_g = w.shape
     ctx.check(cin_g > 0 and cin % cin_g == 0,
@@ -197,7 +214,10 @@ def prepare_conv2d(ctx: PrepareContext) -> Run:
     ctx.check(cout % groups == 0,
               f"{cout} output channels do not split into {groups} groups")
     (sh, sw), (dh, dw) = _options(ctx, "hw")
-    (oh, ow), _ = window(ctx, (h, wd), (kh, kw), (sh, sw), (dh, dw))
+    (oh, ow), pads = window(ctx, (h, wd), (kh, kw), (sh, sw), (dh, dw))
+    if _quantized(ctx):
+        from .conv_quantized import prepare_conv2d_quantized
+        return prepare_conv2d_quantized(ctx, ((kh, kw), (sh, sw), (dh, dw), pads, (oh, ow)))
     ctx.set_output(0, (n, oh, ow, cout), np.float32)
 
     def pack(f):   # OHWI -> [groups, kh*kw*cin_g, cout_g]
@@ -255,8 +275,7 @@ def _depthwise(x, w, bias, out, mult, sh, sw, dh, dw, ph, pw, lo, hi):
 
 
 def prepare_depthwise(ctx: PrepareContext) -> Run:
-    x = float_operand(ctx, 0, "input", 4)
-    w = float_operand(ctx, 1, "filter", 4)
+    x, w = _shaped_operands(ctx)
     n, h, wd, cin = x.shape
     one, kh, kw, cout = w.shape
     ctx.check(one == 1 and cin > 0 and cout % cin == 0,
@@ -264,6 +283,10 @@ def prepare_depthwise(ctx: PrepareContext) -> Run:
     mult = cout // cin   # TFLite derives it from the shapes; the option may be stale
     (sh, sw), (dh, dw) = _options(ctx, "hw")
     (oh, ow), (ph, pw) = window(ctx, (h, wd), (kh, kw), (sh, sw), (dh, dw))
+    if _quantized(ctx):
+        from .conv_quantized import prepare_depthwise_quantized
+        return prepare_depthwise_quantized(
+            ctx, ((kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult))
     ctx.set_output(0, (n, oh, ow, cout), np.float32)
     has_bias = ctx.input(2) is not None
     bias = bias_operand(ctx, 2, cout)

@@ -11,7 +11,7 @@ BATCH_MATMUL multiplies the last two dimensions (``adj_x``/``adj_y`` transpose t
 broadcasts the leading (batch) dimensions, numpy-style. A constant operand is transposed
 once in prepare.
 
-Quantized and hybrid (int8 weights, float input) variants are a later issue.
+Integer and hybrid (int8 weights, float input) FULLY_CONNECTED is in conv_quantized.py.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from .api import KernelDef, PrepareContext, Run
 from .conv import epilogue, float_operand
+from .conv_quantized import is_hybrid_op, is_integer_op, prepare_fully_connected_quantized
 from .dequantize import densify
 
 
@@ -35,11 +36,16 @@ def _fc_weights(ctx: PrepareContext) -> np.ndarray | None:
 
 
 def prepare_fully_connected(ctx: PrepareContext) -> Run:
-    x = float_operand(ctx, 0, "input")
-    w = float_operand(ctx, 1, "weights", 2)
+    quantized = is_integer_op(ctx) or is_hybrid_op(ctx)
+    if quantized:
+        x, w = ctx.input(0), ctx.input(1)
+        ctx.check(w is not None and len(w.shape) == 2, "needs 2-D weights (input 1)")
+    else:
+        x = float_operand(ctx, 0, "input")
+        w = float_operand(ctx, 1, "weights", 2)
     o = ctx.options
     ctx.check(o.get("weights_format", "DEFAULT") == "DEFAULT",
-              f"weights format {o.get('weights_format')} is only defined for int8 weights")
+              f"weights format {o.get('weights_format')} is not supported")
     units, depth = w.shape
     ctx.check(depth > 0 and x.size % depth == 0,
               f"input {list(x.shape)} does not flatten to rows of {depth} values")
@@ -52,6 +58,8 @@ def prepare_fully_connected(ctx: PrepareContext) -> Run:
         ctx.set_output(0, tuple(x.shape[:-1]) + (units,), np.float32)
     else:
         ctx.set_output(0, (rows, units), np.float32)
+    if quantized:
+        return prepare_fully_connected_quantized(ctx, rows, units, depth)
     packed = _fc_weights(ctx)
     finish = epilogue(ctx, 2, units)
 

@@ -186,12 +186,12 @@ def test_bad_shapes_are_prepare_errors(opcode, x_shape, w_shape, match):
                            const=[False, True, False]), match)
 
 
-def test_quantized_input_and_bad_options_are_prepare_errors():
+def test_unquantized_output_and_bad_options_are_prepare_errors():
     x, w = np.zeros((1, 4, 4, 3), np.int8), np.zeros((2, 3, 3, 3), np.int8)
     q = ir.Quantization(np.array([0.5], np.float32), np.array([0]))
-    prepare_error(op_model("CONV_2D", [x, w, None], {"padding": "SAME"},
+    prepare_error(op_model("CONV_2D", [x, w, None], conv2d_options(),
                            const=[False, True, False], input_quant=[q, q, None]),
-                  r"CONV_2D\).*int8 input \(quantized\) is not supported yet")
+                  r"CONV_2D\).*int8 tensor 'out0' carries no quantization")
     xf, wf = rand((1, 4, 4, 3), 0), rand((2, 3, 3, 3), 1)
     prepare_error(op_model("CONV_2D", [xf, wf, None], {"padding": "SAME", "stride_h": 0},
                            const=[False, True, False]), r"CONV_2D\).*must be > 0")

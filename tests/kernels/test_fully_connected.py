@@ -122,9 +122,9 @@ def test_bad_inputs_are_prepare_errors():
     prepare_error(fc(x, rand((4, 10), 1), bias=rand((5,), 2)),
                   r"FULLY_CONNECTED\).*bias has 5 values for 4")
     q = ir.Quantization(np.array([0.1], np.float32), np.array([0]))
-    prepare_error(op_model("FULLY_CONNECTED", [x, np.ones((4, 10), np.int8), None], {},
+    prepare_error(op_model("FULLY_CONNECTED", [x, np.ones((4, 10), np.int16), None], {},
                            const=[False, True, False], input_quant=[None, q, None]),
-                  r"FULLY_CONNECTED\).*int8 weights \(quantized\) is not supported yet")
+                  r"FULLY_CONNECTED\).*int16 weights \(quantized\) is not supported")
     a, b = rand((2, 3, 4), 0), rand((2, 5, 6), 1)
     prepare_error(op_model("BATCH_MATMUL", [a, b], {"adj_x": False, "adj_y": False}),
                   r"BATCH_MATMUL\).*inner dimensions differ")

@@ -1,0 +1,620 @@
+"""Integer (int8, int16x8, legacy uint8) and hybrid CONV_2D, DEPTHWISE_CONV_2D and
+FULLY_CONNECTED, computed as LiteRT's builtin kernels compute them.
+
+The float modules (conv.py, fully_connected.py) dispatch here when an operand is quantized.
+
+Integer GEMMs run as *exact* float GEMMs: every product of an input value and a weight is
+an integer, and BLAS sums them exactly as long as every partial sum fits the float's
+mantissa — so a layer whose ``K * max|x| * max|w|`` stays below 2**24 multiplies in
+float32, any other in float64 (2**53). The input is unrolled with padding cells set to the
+input zero point, the raw GEMM ``sum(x * w)`` is corrected by ``- zp_in * sum(w)`` per
+output channel (folded into the bias once, in prepare), and one numba pass requantizes each
+accumulator, adds the output zero point and clamps.
+
+Requantization modes (``Requant.mode``), chosen as LiteRT chooses them:
+
+* ``Q31``: int32 accumulator, ``fixed_point.mul_by_qm`` (int8, uint8, int16 with an int32
+  bias) — except that where LiteRT requantizes in a ruy GEMM (CONV_2D without groups,
+  FULLY_CONNECTED) or in SIMD blocks of 8 channels (int8 DEPTHWISE_CONV_2D), ties round
+  toward +inf (``mul_by_qm_ruy``) instead of away from zero; ``Requant.ruy_channels`` says
+  for how many leading channels (the tie-heavy tests in test_conv_int.py pin this down);
+* ``Q15``: int64 accumulator, ``fixed_point.mul_by_qm_int64`` (int16 activations with an
+  int64 bias: the 16x8 conv kernels);
+* ``DOUBLE``: ``round(acc * in_scale * w_scale / out_scale)`` in double precision, ties away
+  from zero (LiteRT's int16 FULLY_CONNECTED).
+
+Multipliers: per-channel ``double(in) * double(w[c]) / double(out)`` for int8/int16 convs
+and per-channel FC; the legacy float32 product ``in * w`` for uint8 and for per-tensor int8
+FULLY_CONNECTED (both go through LiteRT's GetQuantizedConvolutionMultipler).
+
+Hybrid ops (float32 input and output, int8 weights) quantize the input per batch (CONV_2D
+and DEPTHWISE_CONV_2D) or per row (FULLY_CONNECTED) to int8 — symmetric, or asymmetric
+with a zero point (per-channel hybrid convs always; FULLY_CONNECTED when
+``asymmetric_quantize_inputs``) — multiply in integers and rescale by
+``input scale * weight scale``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from . import quant
+from .api import PrepareContext, Run, TensorSpec
+from .fixed_point import mul_by_qm, mul_by_qm_int64
+
+Q31, Q15, DOUBLE = 0, 1, 2
+_INT_INPUTS = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
+_COL_BLOCK = 1 << 21     # im2col values per block (8 or 16 MiB)
+
+
+# --------------------------------------------------------------------------- operands
+def is_integer_op(ctx: PrepareContext) -> bool:
+    """True when the op's input is an integer tensor (the integer kernels apply)."""
+    x = ctx.input(0)
+    return x is not None and x.dtype in _INT_INPUTS
+
+
+def is_hybrid_op(ctx: PrepareContext) -> bool:
+    """Float32 input with int8 weights: the dynamic-range kernels."""
+    x, w = ctx.input(0), ctx.input(1)
+    return (x is not None and w is not None and x.dtype == np.float32
+            and w.dtype in (np.dtype(np.int8), np.dtype(np.uint8)))
+
+
+def _channel_values(ctx, values, channels: int, what: str) -> np.ndarray:
+    values = np.asarray(values).reshape(-1)
+    if values.size == 1:
+        return np.repeat(values, channels)
+    ctx.check(values.size == channels,
+              f"{what} has {values.size} values for {channels} output channels")
+    return values
+
+
+def _weight_scales(ctx: PrepareContext, w: TensorSpec, channels: int) -> np.ndarray:
+    ctx.check(quant.is_quantized(w), f"{w.dtype} weights {w.name!r} carry no quantization")
+    return _channel_values(ctx, quant.scales(w), channels, f"weights {w.name!r} scale")
+
+
+@dataclass
+class Requant:
+    """Everything the requantizing epilogue needs, per output channel."""
+
+    bias: np.ndarray        # int64[c]: bias, minus zp_in * sum(w) for the GEMM paths
+    mult: np.ndarray        # int32[c]
+    shift: np.ndarray       # int32[c]
+    scale: np.ndarray       # float64[c] (DOUBLE mode)
+    mode: int
+    ruy_channels: int       # Q31 mode: channels below this round as ruy does
+    zp_out: int
+    lo: int
+    hi: int
+
+
+def _check_int_operands(ctx: PrepareContext, x: TensorSpec, w: TensorSpec,
+                        out: TensorSpec) -> None:
+    ctx.check(out.dtype == x.dtype,
+              f"output {out.name!r} is {out.dtype}, the input {x.dtype}")
+    for spec in (x, out):
+        ctx.check(quant.is_quantized(spec),
+                  f"{spec.dtype} tensor {spec.name!r} carries no quantization")
+    if x.dtype == np.uint8:
+        ctx.check(w.dtype == np.uint8, f"uint8 input needs uint8 weights, got {w.dtype}")
+        ctx.check(len(quant.scales(w)) == 1,
+                  "uint8 weights must be quantized per tensor")
+    else:
+        ctx.check(w.dtype == np.int8,
+                  f"{x.dtype} input needs int8 weights, got {w.dtype}")
+        ctx.check(not np.any(quant.zero_points(w)),
+                  f"int8 weights {w.name!r} must have zero points 0")
+    if x.dtype == np.int16:
+        ctx.check(x.zero_point == 0 and out.zero_point == 0,
+                  "int16 input and output must have zero point 0")
+
+
+def _bias_values(ctx: PrepareContext, x: TensorSpec, channels: int):
+    """(bias dtype expected, int64 constant bias or None when absent/run-time, present)."""
+    b = ctx.input(2)
+    if b is None:
+        return None, False
+    if x.dtype == np.int16:
+        ok = (np.dtype(np.int64), np.dtype(np.int32))
+    else:
+        ok = (np.dtype(np.int32),)
+    ctx.check(b.dtype in ok, f"{x.dtype} input needs a bias of type "
+                             f"{' or '.join(str(t) for t in ok)}, got {b.dtype}")
+    ctx.check(b.size == channels, f"bias has {b.size} values for {channels} output channels")
+    return (None if b.data is None else np.asarray(b.data, np.int64).reshape(-1)), True
+
+
+def integer_requant(ctx: PrepareContext, w_scales: np.ndarray, channels: int, *,
+                    legacy_multiplier: bool, fully_connected: bool = False) -> Requant:
+    """The epilogue parameters of an integer conv/FC op (bias not yet corrected)."""
+    x, out = ctx.input(0), ctx.outputs[0]
+    in_scale, out_scale = x.scale, out.scale
+    ctx.check(out_scale > 0, f"output {out.name!r} has scale {out_scale}")
+    if legacy_multiplier:
+        m, s = quant.per_tensor_conv_multiplier(in_scale, float(w_scales[0]), out_scale)
+        mult, shift = np.full(channels, m, np.int32), np.full(channels, s, np.int32)
+    else:
+        mult, shift = quant.per_channel_multipliers(in_scale, w_scales, out_scale)
+    scale = (np.float64(np.float32(in_scale)) * w_scales.astype(np.float32).astype(np.float64)
+             / np.float64(np.float32(out_scale)))
+    mode = Q31
+    b = ctx.input(2)
+    if x.dtype == np.int16:
+        if fully_connected:
+            mode = DOUBLE
+        elif b is None or b.dtype == np.int64:
+            mode = Q15
+        else:
+            ctx.check(ctx.options.get("quantized_bias_type") == "INT32",
+                      "an int32 bias with int16 input needs quantized_bias_type INT32")
+    lo, hi = quant.output_activation_range(ctx, out)
+    return Requant(np.zeros(channels, np.int64), mult, shift, scale, mode, 0,
+                   out.zero_point, lo, hi)
+
+
+@njit(cache=True, inline="always")
+def mul_by_qm_ruy(a, multiplier, shift):
+    """The multiplier as ruy's x86 kernels apply it (LiteRT's int8 GEMMs): after the left
+    shift, ``(x * m + 2**30) >> 31``, then a right shift rounding half *up* — both ties go
+    toward +inf, where ``fixed_point.mul_by_qm`` rounds ties away from zero."""
+    left = shift if shift > 0 else 0
+    right = -shift if shift < 0 else 0
+    x = np.int64(np.int32(np.int64(a) << left))
+    v = (x * np.int64(multiplier) + (np.int64(1) << 30)) >> 31
+    if right > 0:
+        nudge = np.int64(1) << (right - 1)
+        if v > 2147483647 - nudge:
+            return np.int64(1) << (31 - right)
+        v = (v + nudge) >> right
+    return v
+
+
+@njit(cache=True, inline="always")
+def _requant_one(a, c, mode, mult, shift, scale, ruy_channels):
+    if mode == 0:
+        if c < ruy_channels:
+            return mul_by_qm_ruy(a, mult[c], shift[c])
+        return np.int64(mul_by_qm(np.int32(a), mult[c], shift[c]))
+    if mode == 1:
+        return np.int64(mul_by_qm_int64(a, mult[c], shift[c]))
+    v = np.float64(a) * scale[c]
+    r = np.floor(abs(v))
+    if abs(v) - r >= 0.5:   # C round(): ties away from zero
+        r += 1.0
+    if v < 0:
+        r = -r
+    if not (-2147483648.0 <= r <= 2147483647.0):
+        return np.int64(-2147483648)
+    return np.int64(r)
+
+
+@njit(cache=True)
+def _requantize_rows(acc, bias, mult, shift, scale, mode, ruy_channels, zp, lo, hi, out):
+    """``out[r, c] = clamp(requant(int(acc[r, c]) + bias[c]) + zp)``."""
+    for r in range(acc.shape[0]):
+        for c in range(acc.shape[1]):
+            a = np.int64(acc[r, c]) + bias[c]
+            v = _requant_one(a, c, mode, mult, shift, scale, ruy_channels) + zp
+            out[r, c] = min(max(v, lo), hi)
+
+
+# --------------------------------------------------------------------------- GEMM engine
+@njit(cache=True)
+def _im2col(x, col, row0, c0, cg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad):
+    """Rows ``row0 ..`` of the unrolled NHWC input (one batch item), channels
+    ``c0 .. c0+cg``; cells outside the image hold ``pad``."""
+    _, h, w, _ = x.shape
+    for r in range(col.shape[0]):
+        q = row0 + r
+        ox = q % ow
+        oy = q // ow
+        k = 0
+        for i in range(kh):
+            iy = oy * sh - ph + i * dh
+            for j in range(kw):
+                ix = ox * sw - pw + j * dw
+                if 0 <= iy < h and 0 <= ix < w:
+                    for ch in range(cg):
+                        col[r, k + ch] = x[0, iy, ix, c0 + ch]
+                else:
+                    for ch in range(cg):
+                        col[r, k + ch] = pad
+                k += cg
+
+
+def gemm_dtype(k: int, x_dtype, w_max: int):
+    """float32 when every partial sum of a K-deep integer dot product is exact in it."""
+    x_max = {np.dtype(np.int8): 128, np.dtype(np.uint8): 255,
+             np.dtype(np.int16): 32768}[np.dtype(x_dtype)]
+    return np.float32 if k * x_max * max(w_max, 1) < 2**24 else np.float64
+
+
+class ConvGemm:
+    """An NHWC convolution as blocks of (im2col, GEMM), one batch item at a time.
+
+    ``weights``: int matrix ``[groups, K, cout_g]`` (zero point already subtracted);
+    ``block(ins, scratch, n, r0, r1, pad)`` returns the float accumulators
+    ``[r1 - r0, cout]`` of output rows ``r0 .. r1`` of batch item ``n``."""
+
+    def __init__(self, ctx: PrepareContext, x_shape, kernel, strides, dilations, pads,
+                 outs, weights: np.ndarray, x_dtype):
+        self.n, self.h, self.w, self.cin = x_shape
+        self.groups, self.k, self.cout_g = weights.shape
+        self.cout = self.groups * self.cout_g
+        self.cin_g = self.cin // self.groups
+        self.rows = int(outs[0] * outs[1])
+        self.dtype = gemm_dtype(self.k, x_dtype, int(np.max(np.abs(weights), initial=0)))
+        self.wmat = np.ascontiguousarray(weights, self.dtype)
+        self.colsum = weights.astype(np.int64).sum(axis=1).reshape(-1)   # [cout]
+        self.direct = tuple(kernel) == (1, 1) and tuple(strides) == (1, 1)
+        self.block_rows = max(1, min(self.rows, _COL_BLOCK // max(self.k, 1)))
+        self.col = ctx.scratch((self.block_rows, self.k), self.dtype)
+        self.acc = ctx.scratch((self.block_rows, self.cout), self.dtype)
+        self.geometry = (*kernel, *strides, *dilations, *pads, *outs)
+
+    def blocks(self):
+        for r0 in range(0, self.rows, self.block_rows):
+            yield r0, min(self.rows, r0 + self.block_rows)
+
+    def block(self, x, scratch, n, r0, r1, pad):
+        col = scratch[self.col][:r1 - r0]
+        acc = scratch[self.acc][:r1 - r0]
+        xn = x[n:n + 1]
+        for g in range(self.groups):
+            c0 = g * self.cin_g
+            if self.direct:
+                src = xn.reshape(self.rows, self.cin)[r0:r1, c0:c0 + self.cin_g]
+                np.copyto(col, src, casting="unsafe")
+            else:
+                _im2col(xn, col, r0, c0, self.cin_g, *self.geometry, pad)
+            np.matmul(col, self.wmat[g], out=acc[:, g * self.cout_g:(g + 1) * self.cout_g])
+        return acc
+
+
+# --------------------------------------------------------------------------- CONV_2D
+def prepare_conv2d_quantized(ctx: PrepareContext, geometry) -> Run:
+    """Integer or hybrid CONV_2D. ``geometry``: (kernel, strides, dilations, pads, outs)
+    as the float prepare computed them."""
+    x, w = ctx.input(0), ctx.input(1)
+    kernel, strides, dilations, pads, outs = geometry
+    cout, kh, kw, cin_g = w.shape
+    groups = x.shape[3] // cin_g
+    ctx.check(w.data is not None, f"quantized weights {w.name!r} must be constant")
+    wq = np.asarray(w.data).astype(np.int32) - int(quant.zero_points(w)[0])
+    packed = wq.reshape(groups, cout // groups, kh * kw * cin_g).transpose(0, 2, 1)
+    if is_hybrid_op(ctx):
+        return _hybrid_conv2d(ctx, geometry, packed, cout)
+    out = ctx.outputs[0]
+    _check_int_operands(ctx, x, w, out)
+    ctx.set_output(0, (x.shape[0], *outs, cout), x.dtype)
+    w_scales = _weight_scales(ctx, w, cout)
+    rq = integer_requant(ctx, w_scales, cout, legacy_multiplier=x.dtype == np.uint8)
+    if groups == 1:   # LiteRT: a ruy GEMM; grouped convolutions run its reference kernel
+        rq.ruy_channels = cout
+    gemm = ConvGemm(ctx, x.shape, kernel, strides, dilations, pads, outs, packed, x.dtype)
+    bias, has_bias = _bias_values(ctx, x, cout)
+    correction = -x.zero_point * gemm.colsum
+    fixed = (bias if bias is not None else 0) + correction
+    zp_in = float(x.zero_point)
+
+    def run(ins, outs_, scratch):
+        b = fixed if (bias is not None or not has_bias) else \
+            ins[2].reshape(-1).astype(np.int64) + correction
+        out2d = outs_[0].reshape(gemm.n, gemm.rows, cout)
+        for n in range(gemm.n):
+            for r0, r1 in gemm.blocks():
+                acc = gemm.block(ins[0], scratch, n, r0, r1, zp_in)
+                _requantize_rows(acc, b, rq.mult, rq.shift, rq.scale, rq.mode,
+                                 rq.ruy_channels, rq.zp_out, rq.lo, rq.hi, out2d[n, r0:r1])
+    return run
+
+
+@njit(cache=True)
+def _hybrid_rows(acc, correction, wscale, sf, bias, lo, hi, out):
+    """Hybrid epilogue: ``out = clamp((acc + correction[c]) * sf * wscale[c] + bias[c])``."""
+    for r in range(acc.shape[0]):
+        for c in range(acc.shape[1]):
+            v = np.float32(acc[r, c] + correction[c]) * np.float32(wscale[c] * sf) + bias[c]
+            out[r, c] = min(max(v, lo), hi)
+
+
+def _float_bias(ctx: PrepareContext, channels: int):
+    b = ctx.input(2)
+    if b is None:
+        return np.zeros(channels, np.float32), False
+    ctx.check(b.dtype == np.float32, f"hybrid ops need a float32 bias, got {b.dtype}")
+    ctx.check(b.size == channels, f"bias has {b.size} values for {channels} output channels")
+    if b.data is None:
+        return None, True
+    return np.array(b.data, np.float32).reshape(-1), True
+
+
+def _float_activation(ctx: PrepareContext):
+    from .conv import activation_bounds
+    return activation_bounds(ctx)
+
+
+def _hybrid_conv2d(ctx: PrepareContext, geometry, packed, cout) -> Run:
+    x, w = ctx.input(0), ctx.input(1)
+    kernel, strides, dilations, pads, outs = geometry
+    ctx.check(w.dtype == np.int8, f"hybrid CONV_2D needs int8 weights, got {w.dtype}")
+    ctx.set_output(0, (x.shape[0], *outs, cout), np.float32)
+    scales = _weight_scales(ctx, w, cout).astype(np.float32)
+    per_channel = bool(np.any(scales != scales[0]))
+    gemm = ConvGemm(ctx, x.shape, kernel, strides, dilations, pads, outs, packed, np.int8)
+    bias, _ = _float_bias(ctx, cout)
+    lo, hi = _float_activation(ctx)
+    per_item = x.size // max(x.shape[0], 1)
+    xq = ctx.scratch((x.shape[0], per_item), np.int8)
+    colsum = gemm.colsum.astype(np.float64)
+    zeros = np.zeros(cout, np.float64)
+    unit = np.ones(cout, np.float32)
+
+    def run(ins, outs_, scratch):
+        b = bias if bias is not None else ins[2].reshape(-1)
+        q = scratch[xq]
+        flat = ins[0].reshape(gemm.n, per_item)
+        out2d = outs_[0].reshape(gemm.n, gemm.rows, cout)
+        for n in range(gemm.n):
+            if per_channel:
+                sf, offset = asymmetric_quantize(flat[n], q[n])
+                correction, wscale = -offset * colsum, scales
+            else:
+                sf, offset = symmetric_quantize(flat[n], q[n]), 0
+                sf = float(np.float32(sf) * scales[0])
+                correction, wscale = zeros, unit
+            qn = q.reshape(ins[0].shape)
+            for r0, r1 in gemm.blocks():
+                acc = gemm.block(qn, scratch, n, r0, r1, float(offset))
+                _hybrid_rows(acc, correction, wscale, np.float32(sf), b, lo, hi,
+                             out2d[n, r0:r1])
+    return run
+
+
+# --------------------------------------------------------------------------- input quantizers
+@njit(cache=True)
+def _symmetric(values, out):
+    lo, hi = np.float32(np.inf), np.float32(-np.inf)
+    for v in values:
+        lo = min(lo, v)
+        hi = max(hi, v)
+    rng = max(abs(lo), abs(hi))
+    if values.size == 0 or rng == 0:
+        out[:] = 0
+        return np.float32(1.0)
+    inv = np.float32(127.0) / rng
+    for i in range(values.size):
+        p = values[i] * inv
+        r = np.floor(abs(p) + np.float32(0.5))   # round half away from zero
+        q = int(r) if p >= 0 else -int(r)
+        out[i] = min(127, max(-127, q))
+    return rng / np.float32(127.0)
+
+
+@njit(cache=True)
+def _asymmetric(values, out):
+    lo, hi = np.float32(np.inf), np.float32(-np.inf)
+    for v in values:
+        lo = min(lo, v)
+        hi = max(hi, v)
+    rmin = np.float64(min(np.float32(0.0), lo))
+    rmax = np.float64(max(np.float32(0.0), hi))
+    if rmin == rmax:
+        out[:] = 0
+        return np.float32(1.0), 0
+    scale = (rmax - rmin) / 255.0
+    zp_min, zp_max = -128.0 - rmin / scale, 127.0 - rmax / scale
+    err_min, err_max = 128.0 + abs(rmin / scale), 127.0 + abs(rmax / scale)
+    zp = zp_min if err_min < err_max else zp_max
+    if zp <= -128.0:
+        offset = -128
+    elif zp >= 127.0:
+        offset = 127
+    else:
+        offset = int(np.floor(abs(zp) + 0.5)) * (1 if zp >= 0 else -1)
+    sf = np.float32(scale)
+    inv = np.float32(1.0) / sf
+    for i in range(values.size):
+        p = np.float32(offset) + values[i] * inv
+        r = np.floor(abs(p) + np.float32(0.5))
+        q = int(r) if p >= 0 else -int(r)
+        out[i] = min(127, max(-128, q))
+    return sf, offset
+
+
+def symmetric_quantize(values: np.ndarray, out: np.ndarray) -> float:
+    """LiteRT's SymmetricQuantizeFloats: int8 in [-127, 127], returns the scale."""
+    return float(_symmetric(values.reshape(-1), out.reshape(-1)))
+
+
+def asymmetric_quantize(values: np.ndarray, out: np.ndarray) -> tuple[float, int]:
+    """LiteRT's AsymmetricQuantizeFloats: (scale, zero point) of the int8 values."""
+    sf, offset = _asymmetric(values.reshape(-1), out.reshape(-1))
+    return float(sf), int(offset)
+
+
+# --------------------------------------------------------------------------- DEPTHWISE
+@njit(cache=True)
+def _depthwise_int(x, w, bias, zp_in, mult, sh, sw, dh, dw, ph, pw, acc,
+                   rmult, rshift, rscale, mode, ruy_channels, zp_out, lo, hi, out):
+    _, h, wd, _ = x.shape
+    n_, oh, ow, cout = out.shape
+    kh, kw, _ = w.shape
+    for n in range(n_):
+        for oy in range(oh):
+            for ox in range(ow):
+                for c in range(cout):
+                    acc[c] = bias[c]
+                for i in range(kh):
+                    iy = oy * sh - ph + i * dh
+                    if iy < 0 or iy >= h:
+                        continue
+                    for j in range(kw):
+                        ix = ox * sw - pw + j * dw
+                        if ix < 0 or ix >= wd:
+                            continue
+                        xr, wr = x[n, iy, ix], w[i, j]
+                        for c in range(cout):
+                            acc[c] += (np.int64(xr[c // mult]) - zp_in) * wr[c]
+                o = out[n, oy, ox]
+                for c in range(cout):
+                    v = _requant_one(acc[c], c, mode, rmult, rshift, rscale,
+                                     ruy_channels) + zp_out
+                    o[c] = min(max(v, lo), hi)
+
+
+@njit(cache=True)
+def _depthwise_hybrid(x, w, bias, zp_in, mult, sh, sw, dh, dw, ph, pw, acc, wscale, sf,
+                      lo, hi, out, n):
+    _, h, wd, _ = x.shape
+    _, oh, ow, cout = out.shape
+    kh, kw, _ = w.shape
+    for oy in range(oh):
+        for ox in range(ow):
+            for c in range(cout):
+                acc[c] = 0
+            for i in range(kh):
+                iy = oy * sh - ph + i * dh
+                if iy < 0 or iy >= h:
+                    continue
+                for j in range(kw):
+                    ix = ox * sw - pw + j * dw
+                    if ix < 0 or ix >= wd:
+                        continue
+                    xr, wr = x[n, iy, ix], w[i, j]
+                    for c in range(cout):
+                        acc[c] += (np.int64(xr[c // mult]) - zp_in) * wr[c]
+            o = out[n, oy, ox]
+            for c in range(cout):
+                v = np.float32(acc[c]) * np.float32(wscale[c] * sf) + bias[c]
+                o[c] = min(max(v, lo), hi)
+
+
+def prepare_depthwise_quantized(ctx: PrepareContext, geometry) -> Run:
+    x, w = ctx.input(0), ctx.input(1)
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult = geometry
+    cout = w.shape[3]
+    ctx.check(w.data is not None, f"quantized weights {w.name!r} must be constant")
+    wq = (np.asarray(w.data).astype(np.int64)
+          - int(quant.zero_points(w)[0])).reshape(kh, kw, cout)
+    acc = ctx.scratch((cout,), np.int64)
+    args = (mult, sh, sw, dh, dw, ph, pw)
+    if is_hybrid_op(ctx):
+        ctx.check(w.dtype == np.int8, f"hybrid DEPTHWISE_CONV_2D needs int8 weights, "
+                                      f"got {w.dtype}")
+        ctx.set_output(0, (x.shape[0], oh, ow, cout), np.float32)
+        scales = _weight_scales(ctx, w, cout).astype(np.float32)
+        bias, _ = _float_bias(ctx, cout)
+        lo, hi = _float_activation(ctx)
+        per_item = x.size // max(x.shape[0], 1)
+        xq = ctx.scratch((x.shape[0], per_item), np.int8)
+
+        def run_hybrid(ins, outs, scratch):
+            b = bias if bias is not None else ins[2].reshape(-1)
+            q = scratch[xq]
+            for n in range(x.shape[0]):
+                sf, offset = asymmetric_quantize(ins[0][n], q[n])
+                _depthwise_hybrid(q.reshape(x.shape), wq, b, offset, *args, scratch[acc],
+                                  scales, np.float32(sf), lo, hi, outs[0], n)
+        return run_hybrid
+    out = ctx.outputs[0]
+    _check_int_operands(ctx, x, w, out)
+    ctx.set_output(0, (x.shape[0], oh, ow, cout), x.dtype)
+    ctx.check(x.dtype != np.int16 or ctx.input(2) is None or ctx.input(2).dtype == np.int64,
+              "int16 DEPTHWISE_CONV_2D needs an int64 bias")
+    rq = integer_requant(ctx, _weight_scales(ctx, w, cout), cout,
+                         legacy_multiplier=x.dtype == np.uint8)
+    if x.dtype == np.int8:
+        # LiteRT's int8 depthwise requantizes channels in SIMD blocks of 8 (NEON code
+        # emulated on x86: rounding as ruy does) and the remaining channels one by one
+        # (gemmlowp rounding).
+        rq.ruy_channels = cout // 8 * 8
+    bias, has_bias = _bias_values(ctx, x, cout)
+    zeros = np.zeros(cout, np.int64)
+    tail = (rq.mult, rq.shift, rq.scale, rq.mode, rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
+
+    def run(ins, outs, scratch):
+        b = bias if bias is not None else ins[2].reshape(-1).astype(np.int64) \
+            if has_bias else zeros
+        _depthwise_int(ins[0], wq, b, x.zero_point, *args, scratch[acc], *tail, outs[0])
+    return run
+
+
+# --------------------------------------------------------------------------- FULLY_CONNECTED
+def prepare_fully_connected_quantized(ctx: PrepareContext, rows: int, units: int,
+                                      depth: int) -> Run:
+    """Integer or hybrid FULLY_CONNECTED; the float prepare already set the output shape
+    (its dtype is fixed here)."""
+    x, w = ctx.input(0), ctx.input(1)
+    ctx.check(w.data is not None, f"quantized weights {w.name!r} must be constant")
+    ctx.check(w.sparsity is None, "sparse quantized weights are not supported")
+    wq = np.asarray(w.data).astype(np.int32).reshape(units, depth) \
+        - quant.zero_points(w)[:1].astype(np.int32)
+    ctx.set_output(0, ctx.outputs[0].shape, np.float32 if is_hybrid_op(ctx) else x.dtype)
+    if is_hybrid_op(ctx):
+        return _hybrid_fc(ctx, wq, rows, units, depth)
+    out = ctx.outputs[0]
+    _check_int_operands(ctx, x, w, out)
+    scales = _weight_scales(ctx, w, units)
+    per_channel = len(quant.scales(w)) > 1
+    rq = integer_requant(ctx, scales, units, fully_connected=True,
+                         legacy_multiplier=not per_channel)
+    rq.ruy_channels = units   # LiteRT: a ruy GEMM
+    dtype = gemm_dtype(depth, x.dtype, int(np.max(np.abs(wq), initial=0)))
+    wmat = np.ascontiguousarray(wq.T, dtype)
+    colsum = wq.astype(np.int64).sum(axis=1)
+    bias, has_bias = _bias_values(ctx, x, units)
+    correction = -x.zero_point * colsum
+    fixed = (bias if bias is not None else 0) + correction
+    xf = ctx.scratch((rows, depth), dtype)
+    acc = ctx.scratch((rows, units), dtype)
+    tail = (rq.mult, rq.shift, rq.scale, rq.mode, rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
+
+    def run(ins, outs, scratch):
+        b = fixed if (bias is not None or not has_bias) else \
+            ins[2].reshape(-1).astype(np.int64) + correction
+        a, xm = scratch[acc], scratch[xf]
+        np.copyto(xm, ins[0].reshape(rows, depth), casting="unsafe")
+        np.matmul(xm, wmat, out=a)
+        _requantize_rows(a, b, *tail, outs[0].reshape(rows, units))
+    return run
+
+
+def _hybrid_fc(ctx: PrepareContext, wq, rows, units, depth) -> Run:
+    w = ctx.input(1)
+    ctx.check(w.dtype == np.int8, f"hybrid FULLY_CONNECTED needs int8 weights, got {w.dtype}")
+    scales = _weight_scales(ctx, w, units).astype(np.float32)
+    asymmetric = bool(ctx.options.get("asymmetric_quantize_inputs", False))
+    dtype = gemm_dtype(depth, np.int8, int(np.max(np.abs(wq), initial=0)))
+    wmat = np.ascontiguousarray(wq.T, dtype)
+    colsum = wq.astype(np.float64).sum(axis=1)
+    bias, _ = _float_bias(ctx, units)
+    lo, hi = _float_activation(ctx)
+    xq = ctx.scratch((rows, depth), np.int8)
+    xf = ctx.scratch((rows, depth), dtype)
+    acc = ctx.scratch((rows, units), dtype)
+    zeros = np.zeros(units, np.float64)
+
+    def run(ins, outs, scratch):
+        b = bias if bias is not None else ins[2].reshape(-1)
+        q, a = scratch[xq], scratch[acc]
+        x2d = ins[0].reshape(rows, depth)
+        out2d = outs[0].reshape(rows, units)
+        factors = []
+        for r in range(rows):
+            if asymmetric:
+                factors.append(asymmetric_quantize(x2d[r], q[r]))
+            else:
+                factors.append((symmetric_quantize(x2d[r], q[r]), 0))
+        np.copyto(scratch[xf], q, casting="unsafe")
+        np.matmul(scratch[xf], wmat, out=a)
+        for r, (sf, offset) in enumerate(factors):
+            correction = -offset * colsum if offset else zeros
+            _hybrid_rows(a[r:r + 1], correction, scales, np.float32(sf), b, lo, hi,
+                         out2d[r:r + 1])
+    return run
