@@ -618,3 +618,67 @@ def _hybrid_fc(ctx: PrepareContext, wq, rows, units, depth) -> Run:
             _hybrid_rows(a[r:r + 1], correction, scales, np.float32(sf), b, lo, hi,
                          out2d[r:r + 1])
     return run
+
+
+# --------------------------------------------------------------------------- BATCH_MATMUL
+def prepare_batch_matmul_quantized(ctx: PrepareContext, adj_x: bool, adj_y: bool) -> Run:
+    """int8 x int8 -> int8 or int32, int16 x int16/int8 -> int16 (LiteRT's reference
+    kernels: one per-tensor multiplier from the float32 scale product, no activation).
+    The int32 output is the plain sum of products, zero points ignored, as in LiteRT."""
+    a, b, out = ctx.input(0), ctx.input(1), ctx.outputs[0]
+    ok = {(np.dtype(np.int8), np.dtype(np.int8)), (np.dtype(np.int16), np.dtype(np.int16)),
+          (np.dtype(np.int16), np.dtype(np.int8))}
+    ctx.check((a.dtype, b.dtype) in ok, f"{a.dtype} x {b.dtype} operands are not supported")
+    for spec, what in ((a, "lhs"), (b, "rhs")):
+        ctx.check(2 <= len(spec.shape) <= 5,
+                  f"{what} must have rank 2 to 5, got {list(spec.shape)}")
+    m, k = a.shape[-2:][::-1] if adj_x else a.shape[-2:]
+    k2, n = b.shape[-2:][::-1] if adj_y else b.shape[-2:]
+    ctx.check(k == k2, f"inner dimensions differ: {list(a.shape)} (adj_x={adj_x}) x "
+                       f"{list(b.shape)} (adj_y={adj_y})")
+    try:
+        batch = tuple(np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2])))
+    except ValueError:
+        raise ctx.error(f"batch dimensions of {list(a.shape)} and {list(b.shape)} "
+                        f"do not broadcast") from None
+    int32_out = a.dtype == np.int8 and out.dtype == np.int32
+    out_dtype = np.int32 if int32_out else a.dtype
+    ctx.set_output(0, batch + (m, n), out_dtype)
+    za = 0 if int32_out else a.zero_point
+    zb = 0 if int32_out else b.zero_point
+    shape = batch + (m, n)
+    fa = ctx.scratch(a.shape, np.float64)
+    fb = ctx.scratch(b.shape, np.float64)
+    acc = ctx.scratch(shape, np.float64)
+    if int32_out:
+        def run_int32(ins, outs, scratch):
+            _float_matmul(ins, scratch, fa, fb, acc, za, zb, adj_x, adj_y)
+            np.copyto(outs[0], scratch[acc], casting="unsafe")
+        return run_int32
+    for spec in (a, b, out):
+        ctx.check(quant.is_quantized(spec),
+                  f"{spec.dtype} tensor {spec.name!r} carries no quantization")
+    if a.dtype == np.int16:
+        ctx.check(a.zero_point == 0 and b.zero_point == 0 and out.zero_point == 0,
+                  "int16 operands and output must have zero point 0")
+    mult, shift = quant.per_tensor_conv_multiplier(a.scale, b.scale, out.scale)
+    lo, hi = quant.dtype_range(out_dtype)
+    mode = Q15 if a.dtype == np.int16 else Q31
+    mults, shifts = np.full(n, mult, np.int32), np.full(n, shift, np.int32)
+    zeros, unit = np.zeros(n, np.int64), np.ones(n, np.float64)
+    rows = int(np.prod(shape)) // max(n, 1)
+
+    def run(ins, outs, scratch):
+        _float_matmul(ins, scratch, fa, fb, acc, za, zb, adj_x, adj_y)
+        _requantize_rows(scratch[acc].reshape(rows, n), zeros, mults, shifts, unit, mode, 0,
+                         out.zero_point, lo, hi, outs[0].reshape(rows, n))
+    return run
+
+
+def _float_matmul(ins, scratch, fa, fb, acc, za, zb, adj_x, adj_y):
+    """``(a - za) @ (b - zb)`` exactly, in float64 (int16 x int16 products stay < 2**31)."""
+    x, y = scratch[fa], scratch[fb]
+    np.subtract(ins[0], za, out=x, dtype=np.float64)   # not in int8: it would wrap
+    np.subtract(ins[1], zb, out=y, dtype=np.float64)
+    np.matmul(np.swapaxes(x, -1, -2) if adj_x else x,
+              np.swapaxes(y, -1, -2) if adj_y else y, out=scratch[acc])

@@ -20,7 +20,8 @@ import numpy as np
 
 from .api import KernelDef, PrepareContext, Run
 from .conv import epilogue, float_operand
-from .conv_quantized import is_hybrid_op, is_integer_op, prepare_fully_connected_quantized
+from .conv_quantized import (is_hybrid_op, is_integer_op, prepare_batch_matmul_quantized,
+                             prepare_fully_connected_quantized)
 from .dequantize import densify
 
 
@@ -89,6 +90,8 @@ def _operand(ctx: PrepareContext, i: int, adjoint: bool):
 
 def prepare_batch_matmul(ctx: PrepareContext) -> Run:
     adj_x, adj_y = bool(ctx.options.get("adj_x")), bool(ctx.options.get("adj_y"))
+    if is_integer_op(ctx):
+        return prepare_batch_matmul_quantized(ctx, adj_x, adj_y)
     m, k, lhs = _operand(ctx, 0, adj_x)
     k2, n, rhs = _operand(ctx, 1, adj_y)
     a, b = ctx.input(0), ctx.input(1)

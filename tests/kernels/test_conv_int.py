@@ -259,3 +259,28 @@ def test_rounding_ties(opcode, x_shape, w_shape, options, dtype, per_channel):
                                   q(ws, np.full(len(ws), wzp), axis=axis), q(ws * in_scale)],
                      outputs=[(np.dtype(dtype), q(out_scale, zp + base * 0))])
     compare(model, [x])
+
+
+# ------------------------------------------------------------------ BATCH_MATMUL
+@pytest.mark.parametrize("dtypes,out_dtype", [((np.int8, np.int8), np.int8),
+                                              ((np.int16, np.int16), np.int16),
+                                              ((np.int16, np.int8), np.int16),
+                                              ((np.int8, np.int8), np.int32)])
+@pytest.mark.parametrize("a_shape,b_shape,adj_x,adj_y", [
+    ((2, 3, 4), (2, 4, 5), False, False), ((3, 4), (2, 5, 4), False, True),
+    ((2, 1, 4, 3), (3, 4, 2), True, False), ((1, 6), (6, 2), False, False)])
+def test_batch_matmul_integer(dtypes, out_dtype, a_shape, b_shape, adj_x, adj_y):
+    rng = np.random.default_rng(sum(a_shape))
+    a, b = ints(rng, a_shape, dtypes[0]), ints(rng, b_shape, dtypes[1])
+    int16 = dtypes[0] == np.int16
+    za = 0 if int16 else int(rng.integers(-20, 20))
+    zb = 0 if int16 else int(rng.integers(-20, 20))
+    depth = a_shape[-2] if adj_x else a_shape[-1]
+    spread = RANGE[dtypes[0]][1] * RANGE[dtypes[1]][1] * np.sqrt(depth) / 3
+    out_scale = 0.99 * spread / RANGE.get(out_dtype, (0, 127))[1] * 2   # most unsaturated
+    out_q = None if out_dtype == np.int32 else q(out_scale, 0 if int16 else 7)
+    model = op_model("BATCH_MATMUL", [a, b], {"adj_x": adj_x, "adj_y": adj_y},
+                     version=4 if int16 else 2,
+                     input_quant=[q(0.9, za), q(1.1, zb)],
+                     outputs=[(np.dtype(out_dtype), out_q)])
+    compare(model, [a, b])
