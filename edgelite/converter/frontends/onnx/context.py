@@ -94,7 +94,7 @@ class Lowering:
 
     def constant_index(self, array: np.ndarray, name: str = "const") -> int:
         """An IR constant tensor holding ``array`` (shared with any equal constant)."""
-        array = np.ascontiguousarray(array)
+        array = np.array(array, order="C")   # (ascontiguousarray would make 0-d 1-d)
         if array.dtype == np.float64:
             array = array.astype(np.float32)
         key = (array.dtype.str, array.shape, hashlib.sha1(array.tobytes()).hexdigest())
