@@ -36,10 +36,10 @@ def channels_first(rank: int) -> tuple[int, ...]:
 
 
 def compute_dtype(dtype) -> np.dtype:
-    """The dtype a value is computed in: float64 runs as float32 between CASTs at the
-    graph's edges (TFLite kernels have almost no float64 paths)."""
+    """The dtype a value is computed in: float64 and float16 run as float32 between CASTs
+    at the graph's edges (TFLite kernels have almost no float64 or float16 paths)."""
     dtype = np.dtype(dtype)
-    return np.dtype(np.float32) if dtype == np.float64 else dtype
+    return np.dtype(np.float32) if dtype in (np.float64, np.float16) else dtype
 
 
 def _is_identity(perm) -> bool:
@@ -95,7 +95,7 @@ class Lowering:
     def constant_index(self, array: np.ndarray, name: str = "const") -> int:
         """An IR constant tensor holding ``array`` (shared with any equal constant)."""
         array = np.array(array, order="C")   # (ascontiguousarray would make 0-d 1-d)
-        if array.dtype == np.float64:
+        if array.dtype in (np.float64, np.float16):
             array = array.astype(np.float32)
         key = (array.dtype.str, array.shape, hashlib.sha1(array.tobytes()).hexdigest())
         if key not in self._const_cache:

@@ -145,7 +145,7 @@ def lower(model: onnx.ModelProto, *, input_shapes: dict | None = None,
         v = Value(shape, dtype, perm=perm)
         v.index = ctx.new_tensor(inp.name, v.physical_shape, dtype)
         ctx.sg.inputs.append(v.index)
-        if dtype == np.float64:
+        if dtype in (np.float64, np.float16):
             ctx.node_name = inp.name
             v = ctx.emit("CAST", [v.index], [shape], [np.float32], perm=perm)[0]
         ctx.set(inp.name, v)
@@ -189,8 +189,9 @@ def _finish_outputs(ctx: Lowering, graph, io_layout: str) -> None:
         index = ctx.physical(v, want)
         tensor = ctx.sg.tensors[index]
         declared = ctx.info.get(out.name, (None, None))[1]
-        if declared == np.float64 and tensor.dtype != np.float64:
-            source, index = index, ctx.new_tensor(out.name + "_f64", tensor.shape, np.float64)
+        if declared in (np.float64, np.float16) and tensor.dtype != declared:
+            source, index = index, ctx.new_tensor(out.name + "_" + np.dtype(declared).name,
+                                                  tensor.shape, declared)
             ctx.sg.operators.append(ir.Operator("CAST", [source], [index]))
             tensor = ctx.sg.tensors[index]
         if index in used or tensor.data is not None:

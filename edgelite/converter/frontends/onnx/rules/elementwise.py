@@ -23,8 +23,40 @@ _UNARY = {"Abs": "ABS", "Neg": "NEG", "Sqrt": "SQRT", "Exp": "EXP", "Log": "LOG"
           "Not": "LOGICAL_NOT", "HardSwish": "HARD_SWISH"}
 
 
+# TFLite's arithmetic/comparison kernels take float32, int32 and int64 (and bool where
+# logical); other numeric types are computed in a wider one between CASTs.
+_WIDER = {np.dtype(t): np.dtype(w) for t, w in (
+    (np.int8, np.int32), (np.uint8, np.int32), (np.int16, np.int32), (np.uint16, np.int32),
+    (np.uint32, np.int64), (np.uint64, np.int64), (np.float16, np.float32))}
+_FLOAT_ONLY = {"POW"}        # exponents mix types in ONNX: compute in float32 if they differ
+_INT32_ONLY = {"DIV"}        # TFLite's DIV: float32 and int32
+
+
+def _widened(ctx, opcode, a, b):
+    """(a, b, dtype to cast the result back to or None)."""
+    wide_a, wide_b = _WIDER.get(a.dtype, a.dtype), _WIDER.get(b.dtype, b.dtype)
+    if opcode in _FLOAT_ONLY and a.dtype != b.dtype:
+        wide_a = wide_b = np.dtype(np.float32)
+    if opcode in _INT32_ONLY and wide_a == np.int64 and wide_b == np.int64:
+        wide_a = wide_b = np.dtype(np.int32)
+    if wide_a == a.dtype and wide_b == b.dtype:
+        return a, b, None
+    def cast(v, dtype):
+        if v.dtype == dtype:
+            return v
+        if v.const is not None:
+            return ctx.const_value(np.asarray(v.const).astype(dtype))
+        return unary(ctx, "CAST", v, dtype=dtype)
+    return cast(a, wide_a), cast(b, wide_b), a.dtype
+
+
 def binary(ctx, opcode: str, a, b, dtype=None, options=None):
     """``opcode(a, b)`` with numpy broadcasting, in the inputs' layout."""
+    a, b, back = _widened(ctx, opcode, a, b)
+    if back is not None:
+        out = binary(ctx, opcode, a, b, dtype, options)
+        return out if out.dtype == np.bool_ or out.dtype == back else \
+            unary(ctx, "CAST", out, dtype=back)
     shape = tuple(np.broadcast_shapes(a.shape, b.shape))
     perm = pick_layout([a, b], len(shape))
     ia, ib = aligned(ctx, a, len(shape), perm), aligned(ctx, b, len(shape), perm)
