@@ -153,17 +153,36 @@ def _reshape_logical(ctx, v, shape):
 
 
 # --------------------------------------------------------------------------- pooling
+def _as_2d_pool(attrs: dict) -> dict:
+    """A 1-D pool's attributes for the same pool over [N, C, 1, L]."""
+    a = dict(attrs)
+    a["kernel_shape"] = [1] + list(attrs["kernel_shape"])
+    for key in ("strides", "dilations"):
+        if key in attrs:
+            a[key] = [1] + list(attrs[key])
+    if "pads" in attrs:
+        b, e = attrs["pads"]
+        a["pads"] = [0, b, 0, e]
+    return a
+
+
 def _pool(opcode):
-    def rule(ctx, node, ins, attrs):
+    def rule(ctx, node, ins, attrs, shape=None):
         x = ins[0]
+        if x.rank == 3:     # 1-D pooling: a 2-D pool over height 1
+            n, c, length = x.shape
+            flat = out_shape(ctx, [])
+            y = rule(ctx, node, [_reshape_logical(ctx, x, (n, c, 1, length))],
+                     _as_2d_pool(attrs), shape=flat[:2] + (1,) + flat[2:])[0]
+            return [_reshape_logical(ctx, y, flat)]
         if x.rank != 4:
             raise ctx.error(f"{node.op_type} on a rank-{x.rank} input is not supported "
-                            f"(2-D pooling only)")
+                            f"(1-D and 2-D pooling only)")
         kernel = [int(k) for k in attrs["kernel_shape"]]
         strides, dilations, pads = _geometry(ctx, attrs, x, kernel)
         if max(dilations) > 1:
             raise ctx.error("dilated pooling is not supported")
-        shape = out_shape(ctx, [])
+        shape = out_shape(ctx, []) if shape is None else shape
         if attrs.get("ceil_mode", 0):
             # ceil mode: extend the end padding so the last window fits (floor of the result)
             pads = [(b, e + max(0, (o - 1) * s + k - (size + b + e)))

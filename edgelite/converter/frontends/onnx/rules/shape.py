@@ -176,13 +176,18 @@ def _argminmax(opcode):
     def rule(ctx, node, ins, attrs):
         x = ins[0]
         axis = norm_axis(int(attrs.get("axis", 0)), x.rank, ctx)
-        if attrs.get("select_last_index", 0):
-            raise ctx.error(f"{node.op_type} with select_last_index=1 is not supported")
+        last = bool(attrs.get("select_last_index", 0))
         keep = bool(attrs.get("keepdims", 1))
         reduced = tuple(d for a, d in enumerate(x.shape) if a != axis)
         axis_t = ctx.constant_index(np.array([axis], np.int32))
-        y = ctx.emit(opcode, [ctx.logical(x), axis_t], [reduced], [np.int64],
+        src = ctx.logical(x)
+        if last:    # the first extremum of the reversed axis is the last one
+            src = ctx.emit("REVERSE_V2", [src, axis_t], [x.shape], [x.dtype])[0].index
+        y = ctx.emit(opcode, [src, axis_t], [reduced], [np.int64],
                      {"output_type": "INT64"})[0]
+        if last:
+            from .elementwise import binary, scalar
+            y = binary(ctx, "SUB", scalar(ctx, x.shape[axis] - 1, np.int64), y)
         if keep:
             y = _reshape_logical(ctx, y, x.shape[:axis] + (1,) + x.shape[axis + 1:])
         return [y]
