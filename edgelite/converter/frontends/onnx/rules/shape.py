@@ -40,7 +40,10 @@ def _onnx_reshape_shape(ctx, x, ins, attrs):
 
 def _flatten(ctx, node, ins, attrs):
     x = ins[0]
-    axis = norm_axis(int(attrs.get("axis", 1)), x.rank + 1, ctx) if x.rank else 0
+    axis = int(attrs.get("axis", 1))
+    axis = axis + x.rank if axis < 0 else axis      # in [-rank, rank]
+    if not 0 <= axis <= x.rank:
+        raise ctx.error(f"Flatten axis {attrs.get('axis')} is out of range for rank {x.rank}")
     shape = (int(np.prod(x.shape[:axis])), int(np.prod(x.shape[axis:])))
     return [_reshape_logical(ctx, x, shape)]
 
