@@ -75,9 +75,10 @@ def _geometry(ctx, attrs, x, kernel):
 # --------------------------------------------------------------------------- conv
 def _conv(ctx, node, ins, attrs):
     x, w, b = (ins + [None])[:3]
-    if w.const is None:
-        raise ctx.error("Conv weights must be constant")
     rank = x.rank
+    if w.const is None and rank != 4:
+        raise ctx.error("Conv weights known only at run time are supported for 2-D "
+                        "convolutions only")
     if rank == 3:      # Conv1D as a 2-D conv over H = 1
         return [_conv1d(ctx, node, x, w, b, attrs)]
     if rank not in (4, 5):
@@ -92,8 +93,8 @@ def _conv(ctx, node, ins, attrs):
         xi, _ = _pad_input(ctx, xi, x, pads)
         mode = "VALID"
     bias = b.const.astype(np.float32) if b is not None and b.const is not None else \
-        np.zeros(cout, w.const.dtype)
-    bias_i = ctx.constant_index(bias.astype(w.const.dtype)) if b is None or b.const is not None \
+        np.zeros(cout, w.dtype)
+    bias_i = ctx.constant_index(bias.astype(w.dtype)) if b is None or b.const is not None \
         else ctx.logical(b)
     shape = out_shape(ctx, [])
     perm = channels_last(rank)
@@ -112,14 +113,93 @@ def _conv(ctx, node, ins, attrs):
             "dilation_h_factor": dilations[0], "dilation_w_factor": dilations[1],
             "fused_activation_function": "NONE"}
     if group == cin and group > 1 and cout % cin == 0:
-        wt = np.transpose(weights, (1, 2, 3, 0))        # [1, kh, kw, cout]
         opts["depth_multiplier"] = cout // cin
-        return ctx.emit("DEPTHWISE_CONV_2D", [xi, ctx.constant_index(
-            np.ascontiguousarray(wt)), bias_i], [shape], [x.dtype], opts,
-            perm=perm, version=2 if max(dilations) > 1 else 1)
-    wt = np.ascontiguousarray(np.transpose(weights, (0, 2, 3, 1)))   # [cout, kh, kw, cin/g]
-    return ctx.emit("CONV_2D", [xi, ctx.constant_index(wt), bias_i], [shape], [x.dtype], opts,
-                    perm=perm, version=6 if group > 1 else 1)
+        return ctx.emit("DEPTHWISE_CONV_2D", [xi, _weights(ctx, w, (1, 2, 3, 0)), bias_i],
+                        [shape], [x.dtype], opts,        # [1, kh, kw, cout]
+                        perm=perm, version=2 if max(dilations) > 1 else 1)
+    return ctx.emit("CONV_2D", [xi, _weights(ctx, w, (0, 2, 3, 1)), bias_i],   # OHWI
+                    [shape], [x.dtype], opts, perm=perm, version=6 if group > 1 else 1)
+
+
+def _weights(ctx, w, perm) -> int:
+    """ONNX weights permuted to TFLite's layout: once at conversion, or a TRANSPOSE."""
+    if w.const is not None:
+        return ctx.constant_index(np.ascontiguousarray(np.transpose(w.const, perm)))
+    shape = tuple(w.shape[p] for p in perm)
+    return ctx.emit("TRANSPOSE", [ctx.logical(w), ctx.constant_index(np.array(perm, np.int32))],
+                    [shape], [w.dtype])[0].index
+
+
+def _conv_transpose(ctx, node, ins, attrs):
+    """ConvTranspose (2-D, and 1-D over height 1), one group, no dilation: TFLite's
+    TRANSPOSE_CONV computes the full ``(in - 1) * stride + k`` output (VALID), which is
+    then cropped by the ONNX pads (zero-extended for output_padding) and biased."""
+    x, w, b = (ins + [None])[:3]
+    if x.rank == 3:
+        n, c, length = x.shape
+        flat = out_shape(ctx, [])
+        a4 = {k: v for k, v in attrs.items()}
+        for key in ("strides", "dilations", "output_padding", "kernel_shape", "output_shape"):
+            if key in attrs:
+                a4[key] = [1] + list(attrs[key])
+        if "pads" in attrs:
+            a4["pads"] = [0, attrs["pads"][0], 0, attrs["pads"][1]]
+        x4 = _reshape_logical(ctx, x, (n, c, 1, length))
+        w4 = _reshape_logical(ctx, w, w.shape[:2] + (1,) + w.shape[2:])
+        y = _conv_transpose_2d(ctx, x4, w4, b, a4, flat[:2] + (1,) + flat[2:])
+        return [_reshape_logical(ctx, y, flat)]
+    if x.rank != 4:
+        raise ctx.error(f"ConvTranspose on a rank-{x.rank} input is not supported")
+    return [_conv_transpose_2d(ctx, x, w, b, attrs, out_shape(ctx, []))]
+
+
+def _conv_transpose_2d(ctx, x, w, b, attrs, shape):
+    if int(attrs.get("group", 1)) != 1:
+        raise ctx.error("grouped ConvTranspose is not supported")
+    if any(int(d) != 1 for d in attrs.get("dilations", [1, 1])):
+        raise ctx.error("dilated ConvTranspose is not supported")
+    n, cin, h, wd = x.shape
+    cout = w.shape[1]
+    kernel = w.shape[2:]
+    strides = [int(s) for s in attrs.get("strides", [1, 1])]
+    out_pad = [int(p) for p in attrs.get("output_padding", [0, 0])]
+    full = [(i - 1) * s + k for i, s, k in zip((h, wd), strides, kernel)]
+    out = list(shape[2:])
+    auto = attrs.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    if "pads" in attrs and auto == "NOTSET" and "output_shape" not in attrs:
+        begin = [int(p) for p in attrs["pads"][:2]]
+    else:
+        total = [f + op - o for f, op, o in zip(full, out_pad, out)]
+        begin = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in total]
+    perm = channels_last(4)
+    xi = ctx.physical(x, perm)
+    wi = _weights(ctx, w, (1, 2, 3, 0))         # [cout, kh, kw, cin]
+    full_shape = (n, full[0], full[1], cout)
+    y = ctx.emit("TRANSPOSE_CONV", [ctx.constant_index(np.array(full_shape, np.int32)), wi, xi],
+                 [(n, cout, full[0], full[1])], [x.dtype],
+                 {"padding": "VALID", "stride_h": strides[0], "stride_w": strides[1],
+                  "fused_activation_function": "NONE"}, perm=perm)[0]
+    extra = [max(0, bg + o - f) for bg, o, f in zip(begin, out, full)]
+    if any(extra) or min(begin) < 0:
+        pads = np.zeros((4, 2), np.int32)
+        pads[1:3, 0] = [max(0, -bg) for bg in begin]
+        pads[1:3, 1] = extra
+        ext = (n, cout, full[0] + pads[1].sum(), full[1] + pads[2].sum())
+        y = ctx.emit("PAD", [y.index, ctx.constant_index(pads)], [ext], [x.dtype],
+                     perm=perm)[0]
+        begin = [max(0, bg) for bg in begin]
+    size = (n, out[0], out[1], cout)
+    y = ctx.emit("SLICE", [y.index, ctx.constant_index(np.array([0, begin[0], begin[1], 0],
+                                                                 np.int32)),
+                           ctx.constant_index(np.array(size, np.int32))],
+                 [(n, cout, out[0], out[1])], [x.dtype], perm=perm)[0]
+    if b is not None:
+        from .elementwise import binary
+        bias = ctx.const_value(np.asarray(b.const).reshape(1, cout, 1, 1)) \
+            if b.const is not None else _reshape_logical(ctx, b, (1, cout, 1, 1))
+        y = binary(ctx, "ADD", y, bias)
+    return y
 
 
 def _conv1d(ctx, node, x, w, b, attrs):
@@ -308,7 +388,7 @@ def _matmul_nd(ctx, a, b, shape):
 
 
 RULES = {
-    "Conv": _conv, "MaxPool": _pool("MAX_POOL_2D"), "AveragePool": _pool("AVERAGE_POOL_2D"),
+    "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _pool("MAX_POOL_2D"), "AveragePool": _pool("AVERAGE_POOL_2D"),
     "GlobalAveragePool": _global_pool("MEAN"), "GlobalMaxPool": _global_pool("REDUCE_MAX"),
     "BatchNormalization": _batch_norm, "Gemm": _gemm, "MatMul": _matmul,
 }
