@@ -290,6 +290,25 @@ def _pool(opcode):
     return rule
 
 
+def _lp_pool(ctx, node, ins, attrs):
+    """(sum over the window of |x|^p)^(1/p): an average pool that counts the zero padding,
+    times the window area."""
+    from .elementwise import binary, scalar, unary
+
+    x = ins[0]
+    p = float(attrs.get("p", 2))
+    if any(int(d) != 1 for d in attrs.get("dilations", [1])):
+        raise ctx.error("dilated LpPool is not supported")
+    powered = binary(ctx, "POW", unary(ctx, "ABS", x), scalar(ctx, p, x.dtype))
+    a = dict(attrs)
+    a["count_include_pad"] = 1
+    a.pop("p", None)
+    avg = _pool("AVERAGE_POOL_2D")(ctx, node, [powered], a)[0]
+    area = float(np.prod([int(k) for k in attrs["kernel_shape"]]))
+    return [binary(ctx, "POW", binary(ctx, "MUL", avg, scalar(ctx, area, x.dtype)),
+                   scalar(ctx, 1.0 / p, x.dtype))]
+
+
 def _global_pool(opcode):
     def rule(ctx, node, ins, attrs):
         x = ins[0]
@@ -388,7 +407,7 @@ def _matmul_nd(ctx, a, b, shape):
 
 
 RULES = {
-    "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _pool("MAX_POOL_2D"), "AveragePool": _pool("AVERAGE_POOL_2D"),
+    "Conv": _conv, "ConvTranspose": _conv_transpose, "LpPool": _lp_pool, "MaxPool": _pool("MAX_POOL_2D"), "AveragePool": _pool("AVERAGE_POOL_2D"),
     "GlobalAveragePool": _global_pool("MEAN"), "GlobalMaxPool": _global_pool("REDUCE_MAX"),
     "BatchNormalization": _batch_norm, "Gemm": _gemm, "MatMul": _matmul,
 }
