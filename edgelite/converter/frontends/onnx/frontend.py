@@ -51,7 +51,7 @@ def _fix_inputs(model: onnx.ModelProto, input_shapes: dict | None) -> onnx.Model
                 dims.add().dim_value = d
             continue
         for k, d in enumerate(dims):
-            if d.HasField("dim_value") and d.dim_value > 0:
+            if d.HasField("dim_value") and d.dim_value >= 0:   # 0: a real empty dim
                 continue
             if k == 0:
                 d.dim_value = 1       # a free batch dimension

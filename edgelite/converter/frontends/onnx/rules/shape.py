@@ -142,6 +142,12 @@ def _reducer(opcode):
         axes = _reduce_axes(ctx, node, ins, attrs, x)
         if axes is None:
             return [x]
+        if x.dtype == np.bool_ and opcode in ("REDUCE_MAX", "REDUCE_MIN"):
+            # logical any/all as the max/min of 0/1 integers
+            from .elementwise import unary
+            y = rule(ctx, node, [unary(ctx, "CAST", x, dtype=np.int32)] + list(ins[1:]),
+                     attrs)[0]
+            return [unary(ctx, "CAST", y, dtype=np.bool_)]
         if not isinstance(axes, list):      # a run-time axes tensor
             return [reduce_runtime(ctx, opcode, x, axes, attrs)]
         return [reduce(ctx, opcode, x, axes, bool(attrs.get("keepdims", 1)))]
