@@ -29,7 +29,7 @@ _WIDER = {np.dtype(t): np.dtype(w) for t, w in (
     (np.int8, np.int32), (np.uint8, np.int32), (np.int16, np.int32), (np.uint16, np.int32),
     (np.uint32, np.int64), (np.uint64, np.int64), (np.float16, np.float32))}
 _FLOAT_ONLY = {"POW"}        # exponents mix types in ONNX: compute in float32 if they differ
-_INT32_ONLY = {"DIV"}        # TFLite's DIV: float32 and int32
+_INT32_ONLY = {"DIV", "POW"}   # TFLite's DIV and POW: float32 and int32
 
 
 def _widened(ctx, opcode, a, b):

@@ -17,12 +17,21 @@ from .nn import _reshape_logical, _transpose_logical
 def _reshape(ctx, node, ins, attrs):
     x = ins[0]
     if ctx.opset >= 5 and ins[1].const is None:
-        # shape computed at run time: TFLite's RESHAPE takes it as a tensor (ONNX's 0 =
-        # "copy this dim" has no TFLite equivalent; LiteRT rejects a 0 at run time)
+        # shape computed at run time: TFLite's RESHAPE takes it as a tensor; ONNX's 0 =
+        # "copy this dim" (allowzero=0) becomes a SELECT against the known input dims
+        from .elementwise import binary, scalar, select
         from .movement import as_int32
 
         shape = out_shape(ctx, [])
-        return ctx.emit("RESHAPE", [ctx.logical(x), as_int32(ctx, ins[1])], [shape],
+        target = ins[1]
+        if not attrs.get("allowzero", 0) and target.rank == 1:
+            n = target.shape[0]
+            dims = np.array([x.shape[i] if i < x.rank else 0 for i in range(n)], np.int32)
+            v = target if target.dtype == np.int32 else \
+                ctx.emit("CAST", [ctx.logical(target)], [target.shape], [np.int32])[0]
+            zero = binary(ctx, "EQUAL", v, scalar(ctx, 0, np.int32))
+            target = select(ctx, zero, ctx.const_value(dims), v)
+        return ctx.emit("RESHAPE", [ctx.logical(x), as_int32(ctx, target)], [shape],
                         [x.dtype])
     shape = out_shape(ctx, _onnx_reshape_shape(ctx, x, ins, attrs))
     return [_reshape_logical(ctx, x, shape)]
