@@ -40,7 +40,7 @@ def float_operand(ctx: PrepareContext, i: int, what: str, rank: int | None = Non
     quantized = spec.quantization is not None and len(spec.quantization.scales) > 0
     if spec.dtype != np.float32 or quantized:
         raise ctx.error(f"{spec.dtype} {what}{' (quantized)' if quantized else ''} is not "
-                        f"supported with a float32 input")
+                        f"supported yet: this path takes float32 only")
     if rank is not None:
         ctx.check(len(spec.shape) == rank,
                   f"{what} must be {rank}-D, got shape {list(spec.shape)}")

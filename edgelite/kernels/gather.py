@@ -89,7 +89,7 @@ def _index_error(ctx: PrepareContext, what: str):
 def prepare_gather(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 2, "needs 2 inputs (params, indices)")
     x = data_input(ctx, 0, _GATHER_TYPES)
-    same_output(ctx, x, typed_by_input=True)
+    same_output(ctx, x, typed_by_input=True, raw=True)
     idx = arg_input(ctx, 1, "indices", _POSITION_TYPES)
     rank, irank = len(x.shape), len(idx.shape)
     axis, bd = int(ctx.options.get("axis", 0)), int(ctx.options.get("batch_dims", 0) or 0)
@@ -121,7 +121,7 @@ def prepare_gather(ctx: PrepareContext) -> Run:
 def prepare_gather_nd(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 2, "needs 2 inputs (params, indices)")
     x = data_input(ctx, 0, _GATHER_TYPES)
-    same_output(ctx, x, typed_by_input=True)
+    same_output(ctx, x, typed_by_input=True, raw=True)
     idx = arg_input(ctx, 1, "indices", _POSITION_TYPES)
     ctx.check(len(x.shape) >= 1 and len(idx.shape) >= 1, "params and indices must not be 0-D")
     nd = idx.shape[-1]

@@ -10,10 +10,17 @@
                                                                    allowed), axis input 2
     DEPTH_TO_SPACE  f32 i8 u8 i32 i64, NHWC             1-2        block_size
     SPACE_TO_DEPTH  f32 i8 u8 i32 i64, NHWC             1-2        block_size
+    SPACE_TO_BATCH_ND  f32 i8 u8 i16 i32 i64, rank 3-4  1-4        block_shape, paddings
+                                                                   (pad: output zero point)
+    BATCH_TO_SPACE_ND  f32 i8 u8 i16 i32 i64, rank 3-4  1-4        block_shape, crops
 
 "any" is float16/32/64, (u)int8/16/32, int64 and bool. Quantized tensors are copied as
-stored; outputs must be quantized like the inputs (requantizing, e.g. a CONCATENATION of
-differently scaled uint8 inputs, is not supported yet). CONCATENATION takes no fused
+stored. As in TFLite, TRANSPOSE, SPLIT(_V) and DEPTH/SPACE_TO_DEPTH copy whatever the
+output's quantization says; PACK, UNPACK and *_ND need it equal to the input's; in
+CONCATENATION uint8 inputs
+quantized unlike the output are rescaled as TFLite does (float32 ``q * s + b``, rounded half
+away from zero), int16 ones are copied as stored (zero points must be 0), int8 ones must
+match the output, as LiteRT requires. CONCATENATION takes no fused
 activation: TFLite's kernel refuses one, so no model LiteRT runs carries it. A perm,
 axis or size input only known at invoke makes the outputs dynamic, as in TFLite.
 """
@@ -23,9 +30,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from numba import njit
 
 from .api import KernelDef, PrepareContext, Run
 from .elementwise import dtypes
+from .quant import is_quantized
 from .shape_args import (
     ALL_TYPES,
     INDEX_TYPES,
@@ -45,6 +54,7 @@ _PACK_TYPES = dtypes("float32 int8 uint8 int16 int32 uint32 int64")
 _UNPACK_TYPES = dtypes("float16 float32 int8 uint8 int16 int32 bool")
 _SPLIT_TYPES = dtypes("float32 int8 uint8 int16 int32 int64")
 _BLOCK_TYPES = dtypes("float32 int8 uint8 int32 int64")
+_BATCH_TYPES = dtypes("float32 int8 uint8 int16 int32 int64")
 
 
 def _along(axis: int, index) -> tuple:
@@ -54,7 +64,7 @@ def _along(axis: int, index) -> tuple:
 def prepare_transpose(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 2, "needs 2 inputs")
     x = data_input(ctx, 0, ALL_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     rank = len(x.shape)
     ctx.check(rank <= 8, f"rank {rank} is over TFLite's 8")
     arg_input(ctx, 1, "perm", INT32, rank=1, size=rank)
@@ -82,8 +92,9 @@ def prepare_concatenation(ctx: PrepareContext) -> Run:
     ctx.check(0 <= axis < rank or (rank == 0 and axis == 0),
               f"axis {ctx.options.get('axis', 0)} is out of range for rank {rank}")
     for s in specs:
-        same_output(ctx, s)
         ctx.check(s.dtype == first.dtype, f"inputs mix {first.dtype} and {s.dtype}")
+    rescale = _concat_rescaling(ctx, specs)
+    for s in specs:
         fits = len(s.shape) == rank and all(
             a == b for d, (a, b) in enumerate(zip(s.shape, first.shape)) if d != axis)
         ctx.check(fits, f"shape {list(s.shape)} does not concatenate with "
@@ -100,9 +111,66 @@ def prepare_concatenation(ctx: PrepareContext) -> Run:
     where = [_along(axis, slice(a, b)) for a, b in itertools.pairwise(starts)]
     pieces = [s.shape if rank else (1,) for s in specs]
 
+    if any(r is not None for r in rescale):
+        return _concat_with_scaling(shape, axis, starts, rescale, ctx.outputs[0].zero_point)
+
     def run(ins, outs, scratch):
         for x, index, piece in zip(ins, where, pieces):
             np.copyto(outs[0][index], x.reshape(piece))
+    return run
+
+
+def _concat_rescaling(ctx: PrepareContext, specs: list) -> list:
+    """Per input, None (copied as stored) or the float32 (scale, bias) that maps its uint8
+    values to the output's, as TFLite's uint8 CONCATENATION does. int8 inputs must be
+    quantized exactly like the output; int16 ones need zero point 0 and are copied as
+    stored whatever their scale (LiteRT does not rescale them)."""
+    out = ctx.outputs[0]
+    ctx.check(out.dtype == specs[0].dtype,
+              f"output is {out.dtype}, not {specs[0].dtype} like its inputs")
+    rescale: list = [None] * len(specs)
+    if out.dtype == np.int16 and any(map(is_quantized, specs + [out])):
+        for s in specs + [out]:
+            ctx.check(s.zero_point == 0, f"int16 tensor {s.name!r} needs zero point 0")
+        return rescale
+    if out.dtype != np.uint8:
+        for s in specs:
+            same_output(ctx, s)
+        return rescale
+    out_scale = np.float32(out.scale)
+    for k, s in enumerate(specs):
+        if np.float32(s.scale) == out_scale and s.zero_point == out.zero_point:
+            continue
+        ctx.check(out_scale > 0, f"input {k} needs rescaling to an output without a scale")
+        scale = np.float32(np.float32(s.scale) * (np.float32(1.0) / out_scale))
+        rescale[k] = (scale, np.float32(np.float32(-s.zero_point) * scale))
+    return rescale
+
+
+@njit(cache=True)
+def _rescale_uint8(x, scale, bias, out_zero_point, out):
+    """``out = clamp(round_half_away(float32(x * scale + bias)) + zp)``; 2-D views."""
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            v = np.float32(np.float32(np.float32(x[i, j]) * scale) + bias)
+            r = np.floor(np.float64(v) + 0.5) if v >= 0 else -np.floor(-np.float64(v) + 0.5)
+            q = np.int64(r) + out_zero_point
+            out[i, j] = 0 if q < 0 else (255 if q > 255 else q)
+
+
+def _concat_with_scaling(shape, axis, starts, rescale, out_zero_point) -> Run:
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    columns = [(a * inner, b * inner) for a, b in itertools.pairwise(starts)]
+
+    def run(ins, outs, scratch):
+        out2 = outs[0].reshape(outer, -1)
+        for x, (a, b), r in zip(ins, columns, rescale):
+            if r is None:
+                np.copyto(out2[:, a:b], x.reshape(outer, b - a))
+            else:
+                _rescale_uint8(x.reshape(outer, b - a), r[0], r[1], out_zero_point,
+                               out2[:, a:b])
     return run
 
 
@@ -174,7 +242,7 @@ def prepare_split(ctx: PrepareContext) -> Run:
     ctx.check(n == len(ctx.outputs), f"num_splits {n} != {len(ctx.outputs)} outputs")
     arg_input(ctx, 0, "axis", INT32, size=1)
     for k in range(n):
-        same_output(ctx, x, k, typed_by_input=True)
+        same_output(ctx, x, k, typed_by_input=True, raw=True)
 
     def plan(axis: np.ndarray) -> Plan:
         a = axis_value(ints(axis)[0], len(x.shape))
@@ -193,7 +261,7 @@ def prepare_split_v(ctx: PrepareContext) -> Run:
     arg_input(ctx, 1, "size_splits", INDEX_TYPES, rank=1, size=n)
     arg_input(ctx, 2, "axis", INT32, size=1)
     for k in range(n):
-        same_output(ctx, x, k, typed_by_input=True)
+        same_output(ctx, x, k, typed_by_input=True, raw=True)
 
     def plan(size_splits: np.ndarray, axis: np.ndarray) -> Plan:
         a = axis_value(ints(axis)[0], len(x.shape))
@@ -215,7 +283,7 @@ def prepare_split_v(ctx: PrepareContext) -> Run:
 def _block_input(ctx: PrepareContext):
     ctx.check(len(ctx.inputs) == 1, "needs one input")
     x = data_input(ctx, 0, _BLOCK_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     ctx.check(len(x.shape) == 4, f"input must be 4-D NHWC, not {list(x.shape)}")
     b = int(ctx.options.get("block_size", 0))
     ctx.check(b > 0, f"block_size {b} must be positive")
@@ -248,7 +316,98 @@ def prepare_space_to_depth(ctx: PrepareContext) -> Run:
     return run
 
 
+def _block_args(ctx: PrepareContext, what: str):
+    """The data input (rank 3-4, quantized like the output) of SPACE_TO_BATCH_ND /
+    BATCH_TO_SPACE_ND; block_shape and ``what`` (paddings / crops) are int32."""
+    ctx.check(len(ctx.inputs) == 3, f"needs 3 inputs (input, block_shape, {what})")
+    x = data_input(ctx, 0, _BATCH_TYPES)
+    ctx.check(3 <= len(x.shape) <= 4, f"input must have rank 3 or 4, not {len(x.shape)}")
+    same_output(ctx, x)
+    if x.dtype == np.int16:
+        ctx.check(x.zero_point == 0 and ctx.outputs[0].zero_point == 0,
+                  "int16 tensors need zero point 0")
+    m = len(x.shape) - 2
+    arg_input(ctx, 1, "block_shape", INT32, rank=1, size=m)
+    arg_input(ctx, 2, what, INT32, rank=2, size=2 * m)
+    return x, m
+
+
+def _blocks(values: np.ndarray, m: int) -> list[int]:
+    blocks = ints(values)
+    if any(b <= 0 for b in blocks):
+        raise BadArgs(f"block_shape {blocks} must be positive")
+    return blocks
+
+
+def prepare_space_to_batch_nd(ctx: PrepareContext) -> Run:
+    x, m = _block_args(ctx, "paddings")
+    # 8-bit (and 16-bit) tensors pad with the output's zero point, stored as the type does
+    fill = np.array(ctx.outputs[0].zero_point if x.dtype.itemsize <= 2 and
+                    x.dtype.kind in "iub" else 0).astype(np.int64).astype(x.dtype)
+    batch, rest = x.shape[0], tuple(x.shape[m + 1:])
+
+    def plan(block_shape: np.ndarray, paddings: np.ndarray) -> Plan:
+        blocks = _blocks(block_shape, m)
+        pads = [(int(a), int(b)) for a, b in np.asarray(paddings).reshape(m, 2)]
+        padded = [n + a + b for n, (a, b) in zip(x.shape[1:m + 1], pads)]
+        if any(a < 0 or b < 0 for a, b in pads) or any(
+                p % b for p, b in zip(padded, blocks)):
+            raise BadArgs(f"paddings {[list(p) for p in pads]} do not make dimensions "
+                          f"{list(x.shape[1:m + 1])} multiples of block_shape {blocks}")
+        outer = [p // b for p, b in zip(padded, blocks)]
+        split = (batch,) + tuple(v for o, b in zip(outer, blocks) for v in (o, b)) + rest
+        order = [2 + 2 * k for k in range(m)] + [0] + [1 + 2 * k for k in range(m)] + \
+            list(range(2 * m + 1, 2 * m + 1 + len(rest)))
+        out_shape = (batch * int(np.prod(blocks)),) + tuple(outer) + rest
+        inner = (slice(None),) + tuple(slice(a, a + n) for (a, _), n in
+                                       zip(pads, x.shape[1:m + 1]))
+        scratch_shape = (batch,) + tuple(padded) + rest
+
+        def body(ins, outs, scratch):
+            buf = scratch[0]
+            buf.fill(fill)
+            np.copyto(buf[inner], ins[0])
+            np.copyto(outs[0].reshape([split[i] for i in order]),
+                      buf.reshape(split).transpose(order))
+        return Plan([out_shape], body, [(scratch_shape, x.dtype)])
+    return planned(ctx, [1, 2], plan, [x.dtype])
+
+
+def prepare_batch_to_space_nd(ctx: PrepareContext) -> Run:
+    x, m = _block_args(ctx, "crops")
+    batch, rest = x.shape[0], tuple(x.shape[m + 1:])
+
+    def plan(block_shape: np.ndarray, crops: np.ndarray) -> Plan:
+        blocks = _blocks(block_shape, m)
+        cuts = [(int(a), int(b)) for a, b in np.asarray(crops).reshape(m, 2)]
+        total = int(np.prod(blocks))
+        full = [n * b for n, b in zip(x.shape[1:m + 1], blocks)]
+        if batch % total or any(a < 0 or b < 0 or a + b > f for (a, b), f in
+                                zip(cuts, full)):
+            raise BadArgs(f"block_shape {blocks} / crops {[list(c) for c in cuts]} do not "
+                          f"fit input {list(x.shape)}")
+        ob = batch // total
+        split = tuple(blocks) + (ob,) + tuple(x.shape[1:m + 1]) + rest
+        # [b1..bm, B, I1..Im, R] -> [B, I1, b1, ..., Im, bm, R]
+        order = [m] + [v for k in range(m) for v in (m + 1 + k, k)] + \
+            list(range(2 * m + 1, 2 * m + 1 + len(rest)))
+        keep = (slice(None),) + tuple(slice(a, f - b) for (a, b), f in zip(cuts, full))
+        out_shape = (ob,) + tuple(f - a - b for (a, b), f in zip(cuts, full)) + rest
+
+        whole = (ob,) + tuple(full) + rest
+
+        def body(ins, outs, scratch):
+            buf = scratch[0]
+            np.copyto(buf.reshape([split[i] for i in order]),
+                      ins[0].reshape(split).transpose(order))
+            np.copyto(outs[0], buf[keep])
+        return Plan([out_shape], body, [(whole, x.dtype)])
+    return planned(ctx, [1, 2], plan, [x.dtype])
+
+
 KERNELS = {
+    "SPACE_TO_BATCH_ND": KernelDef(prepare_space_to_batch_nd, 4),
+    "BATCH_TO_SPACE_ND": KernelDef(prepare_batch_to_space_nd, 4),
     "TRANSPOSE": KernelDef(prepare_transpose, 9),
     "CONCATENATION": KernelDef(prepare_concatenation, 7),
     "PACK": KernelDef(prepare_pack, 5),

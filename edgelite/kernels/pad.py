@@ -9,8 +9,9 @@
 Paddings are int32/int64 (PAD/PADV2 also take int8/int16/bool, as TFLite does). PAD
 fills with 0, or with the output's zero point for uint8 and quantized int8/int16 (the
 stored value of real 0); PADV2's constant_values is copied as stored and, quantized,
-must share the output's quantization. Paddings only known at invoke make the output
-dynamic.
+must share the output's quantization. PAD/PADV2 copy the input as stored whatever
+its quantization (TFLite does not compare it with the output's); MIRROR_PAD needs equal.
+Paddings only known at invoke make the output dynamic.
 
 Every op copies the input into the output's centre; MIRROR_PAD then fills each axis's
 borders from the centre in turn (reversed views, axes done before are already whole),
@@ -76,7 +77,7 @@ def _pad_value(ctx: PrepareContext, x: TensorSpec):
 def prepare_pad(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) in (2, 3), "needs 2 or 3 inputs")
     x = data_input(ctx, 0, _PAD_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     rank = len(x.shape)
     ctx.check(rank <= 5, f"rank {rank} is over TFLite's 5")
     arg_input(ctx, 1, "paddings", _PADDING_TYPES, rank=2)

@@ -9,7 +9,8 @@
     SHAPE         any        1          ``out_type`` INT32 or INT64
 
 "any" is float16/32/64, (u)int8/16/32, int64 and bool; quantized tensors are copied as
-stored when the output is quantized alike. A shape or axis input whose value is only
+stored (RESHAPE and SQUEEZE whatever the output's quantization, as TFLite; EXPAND_DIMS
+needs it equal, as TFLite). A shape or axis input whose value is only
 known at invoke makes the output dynamic, as in TFLite. SHAPE's value depends only on
 its input's shape, so prepare publishes it (``outputs[0].data``) for the ops reading it.
 """
@@ -58,7 +59,7 @@ def resolve_shape(shape: list[int], in_shape: tuple) -> tuple[int, ...]:
 def prepare_reshape(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) in (1, 2), "needs 1 or 2 inputs")
     x = data_input(ctx, 0, ALL_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     spec = ctx.input(1)
     if spec is not None and len(spec.shape) == 1 and spec.dtype == np.int32:
         def plan(shape: np.ndarray) -> Plan:
@@ -78,7 +79,7 @@ def prepare_reshape(ctx: PrepareContext) -> Run:
 def prepare_squeeze(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 1, "needs one input")
     x = data_input(ctx, 0, ALL_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     rank = len(x.shape)
     ctx.check(rank <= 8, f"rank {rank} is over TFLite's 8")
     dims = [int(d) for d in ctx.options.get("squeeze_dims") or []]

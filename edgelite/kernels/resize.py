@@ -18,8 +18,9 @@ sampling positions decide which input pixels are read:
   except 8-bit types without either option, which TFLite computes with 16-bit fixed
   point ``(y * ((in << 16) // out + 1)) >> 16``.
 
-Sampling tables are built at prepare; quantized tensors are resampled as stored, the
-output quantized alike. A size only known at invoke makes the output dynamic.
+Sampling tables are built at prepare; quantized tensors are resampled as stored, whatever
+the output's quantization (TFLite does not check it). A size only known at invoke makes
+the output dynamic.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def _size_plan(ctx: PrepareContext, x, make_body, positive: bool) -> Run:
 def _resize_input(ctx: PrepareContext, allowed: frozenset):
     ctx.check(len(ctx.inputs) == 2, "needs 2 inputs (input, size)")
     x = data_input(ctx, 0, allowed)
-    same_output(ctx, x, typed_by_input=True)
+    same_output(ctx, x, typed_by_input=True, raw=True)
     ctx.check(len(x.shape) == 4, f"input must be 4-D NHWC, not {list(x.shape)}")
     arg_input(ctx, 1, "size", INT32, rank=1, size=2)
     return x, bool(ctx.options.get("align_corners")), bool(ctx.options.get(

@@ -77,16 +77,18 @@ def _quantized(q) -> bool:
 
 
 def same_output(ctx: PrepareContext, spec: TensorSpec, out: int = 0,
-                typed_by_input: bool = False) -> None:
+                typed_by_input: bool = False, raw: bool = False) -> None:
     """Output ``out`` of a raw copy must have ``spec``'s dtype and, where both say how,
     its quantization: anything else would convert or requantize (the integer kernels
     bring requantization). ``typed_by_input``: the op gives its output the input's dtype
-    whatever the model says (TFLite's FILL, GATHER, SPLIT, ... do), so no dtype check."""
+    whatever the model says (TFLite's FILL, GATHER, SPLIT, ... do), so no dtype check.
+    ``raw``: TFLite copies the stored values whatever the two quantizations say (its
+    RESHAPE, TRANSPOSE, SLICE, GATHER, PAD, RESIZE_*, ... check nothing), so neither do we."""
     o = ctx.outputs[out]
     ctx.check(typed_by_input or o.dtype == spec.dtype,
               f"output {out} is {o.dtype}, not {spec.dtype} like its input")
     q_in, q_out = spec.quantization, o.quantization
-    if spec.dtype.kind not in "iu" or not _quantized(q_in) or not _quantized(q_out):
+    if raw or spec.dtype.kind not in "iu" or not _quantized(q_in) or not _quantized(q_out):
         return
     if np.array_equal(q_in.scales, q_out.scales) and \
             np.array_equal(q_in.zero_points, q_out.zero_points):

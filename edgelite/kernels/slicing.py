@@ -10,9 +10,10 @@
     BROADCAST_TO    any                             2-4        shape (int32/int64)
 
 "any" is float16/32/64, (u)int8/16/32, int64 and bool; quantized tensors are copied as
-stored, the output quantized alike. Every window is a numpy view built at prepare, copied
-with ``np.copyto``. Parameter inputs only known at invoke make the output dynamic
-(REVERSE_V2's shape never depends on them: its axes are read at invoke).
+stored whatever the output's quantization says (TFLite checks nothing either). Every
+window is a numpy view built at prepare, copied with ``np.copyto``. Parameter inputs
+only known at invoke make the output dynamic (REVERSE_V2's shape never depends on them:
+its axes are read at invoke).
 
 STRIDED_SLICE follows TFLite's rules: begin/end wrap once when negative and clamp to the
 axis ([0, n] going forward, [-1, n-1] going back); begin_mask/end_mask take the whole
@@ -56,7 +57,7 @@ def _view_shape(shape: tuple, index: tuple) -> tuple:
 def prepare_slice(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 3, "needs 3 inputs (input, begin, size)")
     x = data_input(ctx, 0, ALL_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     rank = len(x.shape)
     arg_input(ctx, 1, "begin", INDEX_TYPES, rank=1, size=rank)
     arg_input(ctx, 2, "size", INDEX_TYPES, rank=1, size=rank)
@@ -143,7 +144,7 @@ def strided_index(shape: tuple, begin: list, end: list, strides: list,
 def prepare_strided_slice(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 4, "needs 4 inputs (input, begin, end, strides)")
     x = data_input(ctx, 0, ALL_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     n = arg_input(ctx, 1, "begin", INT32, rank=1).size
     ctx.check(n <= 31, f"{n} indices are over TFLite's 31")
     arg_input(ctx, 2, "end", INT32, rank=1, size=n)
@@ -165,7 +166,7 @@ def _reverse_index(axes: list[int], rank: int) -> tuple:
 def prepare_reverse(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 2, "needs 2 inputs")
     x = data_input(ctx, 0, _REVERSE_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     rank = len(x.shape)
     ctx.check(rank <= 8, f"rank {rank} is over TFLite's 8")
     axis = arg_input(ctx, 1, "axis", INT32, rank=1)
@@ -190,7 +191,7 @@ def prepare_reverse(ctx: PrepareContext) -> Run:
 def prepare_tile(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 2, "needs 2 inputs")
     x = data_input(ctx, 0, ALL_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     arg_input(ctx, 1, "multiples", INDEX_TYPES, rank=1, size=len(x.shape))
 
     def plan(multiples: np.ndarray) -> Plan:
@@ -210,7 +211,7 @@ def prepare_tile(ctx: PrepareContext) -> Run:
 def prepare_broadcast_to(ctx: PrepareContext) -> Run:
     ctx.check(len(ctx.inputs) == 2, "needs 2 inputs")
     x = data_input(ctx, 0, ALL_TYPES)
-    same_output(ctx, x)
+    same_output(ctx, x, raw=True)
     arg_input(ctx, 1, "shape", INDEX_TYPES, rank=1)
 
     def plan(shape: np.ndarray) -> Plan:

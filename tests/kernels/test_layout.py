@@ -71,13 +71,6 @@ def test_concatenation_of_quantized_int8_with_one_scale():
     run_op("CONCATENATION", [a, b], {"axis": -1}, input_quant=[q, q], outputs=[(np.int8, q)])
 
 
-def test_concatenation_that_requantizes_is_not_supported_yet():
-    a = np.zeros((2, 3), np.uint8)
-    prepare_fails("CONCATENATION", [a, a], {"axis": 0}, litert_too=False,
-                  input_quant=[quant(0.5, 0), quant(0.25, 0)], outputs=[(np.uint8, quant(0.5, 0))],
-                  match="requantizing .* not supported yet")
-
-
 @pytest.mark.parametrize("shapes,options,match", [
     (((2, 3), (3, 3)), {"axis": 1}, "does not concatenate"),
     (((2, 3), (2, 3, 1)), {"axis": 0}, "does not concatenate"),

@@ -65,13 +65,6 @@ def test_quantized_int8_passes_through(opcode):
            outputs=[(np.int8, q)])
 
 
-def test_requantizing_reshape_is_not_supported_yet():
-    x = np.zeros((2, 2), np.int8)
-    prepare_fails("RESHAPE", [x, np.array([4], I32)], const=[False, True],
-                  input_quant=[quant(0.5, 0), None], outputs=[(np.int8, quant(0.25, 0))],
-                  match="requantizing .* not supported yet", litert_too=False)
-
-
 @pytest.mark.parametrize("new_shape,match", [((4, 2), "cannot reshape 6 values"),
                                              ((-1, -1), "more than one -1"),
                                              ((4, -1), "cannot reshape")])
