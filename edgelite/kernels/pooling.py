@@ -1,4 +1,5 @@
-"""AVERAGE_POOL_2D and MAX_POOL_2D (v1-3), float32 NHWC, with the fused activation.
+"""AVERAGE_POOL_2D and MAX_POOL_2D (v1-3), float32 / int8 / uint8 / int16 NHWC, with the
+fused activation.
 
 Both are numba loops over output pixels with the channels innermost: every window cell
 maxes (or adds) a whole channel row into the output pixel (or an accumulator row), which
@@ -9,7 +10,12 @@ Sums accumulate in float64 (an arena scratch row): a global average over thousan
 cells summed in float32 drifts from LiteRT's (blocked, XNNPACK) sums by more than
 rounding, while a float64 sum stays within rounding of every float32 order.
 
-Quantized pooling is a later issue.
+Integer pooling (int8, uint8, int16) works on the stored values: LiteRT never
+requantizes here (the output is expected to share the input's scale and zero point; only
+the fused activation clamp is computed from the output's). A maximum starts at the dtype's
+lowest value; an average sums the cells inside the input in int32 and divides by their
+count rounding half away from zero (``(acc +- count / 2) / count`` truncated), then
+clamps, exactly as both LiteRT's reference and its optimized integer kernels do.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from numba import njit
 from .api import KernelDef, PrepareContext, Run
 from .conv import activation_bounds, float_operand
 from .padding import out_size, pad_before
+from .quant import output_activation_range
+
+_INT_TYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
 
 _LOWEST = np.float32(np.finfo(np.float32).min)   # TFLite's start value for a maximum
 
@@ -46,8 +55,19 @@ def _max_pool(x, out, kh, kw, sh, sw, ph, pw, lo, hi):
                     dst[ch] = min(max(dst[ch], lo), hi)
 
 
+@njit(cache=True, inline="always")
+def _window_sum(x, n, ys, ye, xs, xe, acc):
+    """acc[c] = sum of x[n, ys:ye, xs:xe, c], in acc's type (float, or int32 for ints)."""
+    acc[:] = 0
+    for iy in range(ys, ye):
+        for ix in range(xs, xe):
+            row = x[n, iy, ix]
+            for ch in range(acc.shape[0]):
+                acc[ch] += row[ch]
+
+
 @njit(cache=True)
-def _average_pool(x, out, acc, kh, kw, sh, sw, ph, pw, lo, hi):
+def _average_pool(x, out, acc, kh, kw, sh, sw, ph, pw, lo, hi, integer):
     _, h, w, _ = x.shape
     n_, oh, ow, c = out.shape
     for n in range(n_):
@@ -57,20 +77,67 @@ def _average_pool(x, out, acc, kh, kw, sh, sw, ph, pw, lo, hi):
             for ox in range(ow):
                 x0 = ox * sw - pw
                 xs, xe = max(x0, 0), min(x0 + kw, w)
-                acc[:] = 0.0
-                for iy in range(ys, ye):
-                    for ix in range(xs, xe):
-                        row = x[n, iy, ix]
-                        for ch in range(c):
-                            acc[ch] += row[ch]
+                _window_sum(x, n, ys, ye, xs, xe, acc)
                 count = max((ye - ys) * (xe - xs), 1)
                 dst = out[n, oy, ox]
+                if integer:   # rounded to nearest, ties away from zero (C division)
+                    half = count // 2
+                    for ch in range(c):
+                        a = acc[ch]
+                        q = (a + half) // count if a > 0 else -((half - a) // count)
+                        dst[ch] = min(max(q, lo), hi)
+                else:
+                    for ch in range(c):
+                        dst[ch] = min(max(acc[ch] / count, lo), hi)   # NaN passes, as TFLite
+
+
+@njit(cache=True)
+def _max_pool_int(x, out, kh, kw, sh, sw, ph, pw, lowest, lo, hi):
+    _, h, w, _ = x.shape
+    n_, oh, ow, c = out.shape
+    for n in range(n_):
+        for oy in range(oh):
+            y0 = oy * sh - ph
+            ys, ye = max(y0, 0), min(y0 + kh, h)
+            for ox in range(ow):
+                x0 = ox * sw - pw
+                xs, xe = max(x0, 0), min(x0 + kw, w)
+                dst = out[n, oy, ox]
                 for ch in range(c):
-                    dst[ch] = min(max(acc[ch] / count, lo), hi)   # NaN passes, as in TFLite
+                    best = lowest
+                    for iy in range(ys, ye):
+                        for ix in range(xs, xe):
+                            v = np.int32(x[n, iy, ix, ch])
+                            if v > best:
+                                best = v
+                    dst[ch] = min(max(best, lo), hi)
+
+
+def _int_pool(ctx: PrepareContext, x, args) -> Run:
+    out = ctx.outputs[0]
+    ctx.check(out.dtype == x.dtype, f"output is {out.dtype}, not {x.dtype} like the input")
+    lo, hi = output_activation_range(ctx, out)
+    if ctx.opcode == "MAX_POOL_2D":
+        lowest = int(np.iinfo(x.dtype).min)
+
+        def run_max(ins, outs, scratch):
+            _max_pool_int(ins[0], outs[0], *args, lowest, lo, hi)
+        return run_max
+    acc = ctx.scratch((x.shape[3],), np.int32)
+
+    def run(ins, outs, scratch):
+        _average_pool(ins[0], outs[0], scratch[acc], *args, lo, hi, True)
+    return run
 
 
 def prepare_pool(ctx: PrepareContext) -> Run:
-    x = float_operand(ctx, 0, "input", 4)
+    x = ctx.input(0)
+    ctx.check(x is not None, "needs its input (input 0)")
+    integer = x.dtype in _INT_TYPES and not (x.dtype.metadata or {}).get("tflite_type")
+    if integer:
+        ctx.check(len(x.shape) == 4, f"input must be 4-D, got shape {list(x.shape)}")
+    else:
+        x = float_operand(ctx, 0, "input", 4)
     o = ctx.options
     kh, kw = int(o.get("filter_height", 0)), int(o.get("filter_width", 0))
     sh, sw = int(o.get("stride_h", 0)), int(o.get("stride_w", 0))
@@ -81,6 +148,9 @@ def prepare_pool(ctx: PrepareContext) -> Run:
     n, h, w, c = x.shape
     oh, ow = out_size(padding, h, kh, sh), out_size(padding, w, kw, sw)
     ph, pw = pad_before(padding, h, kh, sh, 1, oh), pad_before(padding, w, kw, sw, 1, ow)
+    if integer:
+        ctx.set_output(0, (n, oh, ow, c), x.dtype)
+        return _int_pool(ctx, x, (kh, kw, sh, sw, ph, pw))
     ctx.set_output(0, (n, oh, ow, c), np.float32)
     lo, hi = activation_bounds(ctx)
     args = (kh, kw, sh, sw, ph, pw, lo, hi)
@@ -91,7 +161,7 @@ def prepare_pool(ctx: PrepareContext) -> Run:
     acc = ctx.scratch((c,), np.float64)
 
     def run(ins, outs, scratch):
-        _average_pool(ins[0], outs[0], scratch[acc], *args)
+        _average_pool(ins[0], outs[0], scratch[acc], *args, False)
     return run
 
 

@@ -1,9 +1,10 @@
 """Reductions along axes, and the ops that rank or accumulate along one axis.
 
     op                    dtypes                     versions   parameters
-    MEAN, SUM             f32 i32 i64                1-3, 1-2   axis (int32, any shape),
+    MEAN, SUM             f32 i32 i64; q i8 u8 i16   1-3, 1-2   axis (int32, any shape),
     REDUCE_MAX, _MIN      f32 i8 u8 i16 i32 i64      1-3        keep_dims; negative and
-    REDUCE_PROD           f32 i8 u8 i16 i32 i64      1-2        repeated axes allowed
+    REDUCE_PROD           f32 i8 u8 i16 i32 i64;     1-2        repeated axes allowed
+                          q i8 i16
     ARG_MAX, ARG_MIN      f32 i8 u8 i32 bool         1-3        axis (int32/int64, one
                                                                 value), output_type
     CUMSUM                f32 i32 i64                1          axis (int32), exclusive,
@@ -13,8 +14,9 @@
 
 Integer sums and products wrap; integer MEAN sums in int64 and divides truncating toward
 zero, as TFLite does; MEAN of an empty input is NaN (0 for integers). REDUCE_MAX/MIN
-compare quantized values as stored (the output quantized alike); int8/uint8/int16 MEAN and
-SUM always requantize in TFLite, as does a quantized REDUCE_PROD: not supported yet.
+compare quantized values as stored (the output quantized alike). int8/uint8/int16 MEAN
+and SUM, and a quantized int8/int16 REDUCE_PROD, requantize as LiteRT does: see
+:mod:`edgelite.kernels.reduce_quantized`.
 ARG_MAX/MIN pick the first extreme; TOPK_V2 orders by value, descending, ties by lower
 index, NaN last (TFLite's order). An axis or k known only at invoke makes the output
 dynamic (CUMSUM's shape never depends on its axis, which is then read at invoke).
@@ -27,6 +29,7 @@ from numba import njit
 
 from .api import KernelDef, PrepareContext, Run
 from .elementwise import check_dtype, dtypes
+from .reduce_quantized import check_quantized, quantized_body, wants_quantized
 from .shape_args import (
     INDEX_TYPES,
     INT32,
@@ -52,7 +55,9 @@ def _reduce_input(ctx: PrepareContext):
     ctx.check(len(ctx.inputs) == 2, "needs 2 inputs (input, axis)")
     op, x = ctx.opcode, ctx.input(0)
     ctx.check(x is not None, "input 0 is missing")
-    if op in ("MEAN", "SUM"):
+    if wants_quantized(op, x):
+        check_quantized(ctx, op, x, ctx.outputs[0])
+    elif op in ("MEAN", "SUM"):
         check_dtype(ctx, x, _SUM_TYPES, _SMALL)
     elif op == "REDUCE_PROD":
         check_dtype(ctx, x, _EXTREME_TYPES)
@@ -95,7 +100,10 @@ def _mean_body(x, axes: tuple, keep: bool, count: int) -> Plan:
     return body_int, ["total", "rem"]
 
 
-def _reduce_body(op: str, x, axes: tuple, keep: bool, shape: tuple):
+def _reduce_body(op: str, x, axes: tuple, keep: bool, shape: tuple, out=None,
+                 num_threads: int = 1):
+    if wants_quantized(op, x):
+        return quantized_body(op, x, out, axes, keep, shape, num_threads)
     if op == "MEAN":
         count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
         body, names = _mean_body(x, axes, keep, count)
@@ -127,7 +135,8 @@ def prepare_reduce(ctx: PrepareContext) -> Run:
             if a not in axes:
                 axes.append(a)
         shape = _reduced_shape(x.shape, axes, keep)
-        body, scratch = _reduce_body(ctx.opcode, x, tuple(sorted(axes)), keep, shape)
+        body, scratch = _reduce_body(ctx.opcode, x, tuple(sorted(axes)), keep, shape,
+                                     ctx.outputs[0], ctx.num_threads)
         return Plan([shape], body, scratch)
     return planned(ctx, [1], plan, [x.dtype])
 

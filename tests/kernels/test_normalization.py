@@ -68,9 +68,10 @@ def test_bad_inputs_are_prepare_errors():
     prepare_error(op_model("LOCAL_RESPONSE_NORMALIZATION", [rand((2, 3), 0)], {"radius": 1}),
                   r"LOCAL_RESPONSE_NORMALIZATION\).*input must be 4-D")
     q = ir.Quantization(np.array([1 / 128], np.float32), np.array([0]))
+    wrong = ir.Quantization(np.array([0.5], np.float32), np.array([0]))
     prepare_error(op_model("L2_NORMALIZATION", [np.zeros((2, 3), np.int8)], {},
-                           input_quant=[q]),
-                  r"L2_NORMALIZATION\).*int8 input \(quantized\) is not supported yet")
+                           input_quant=[q], outputs=[(np.int8, wrong)]),
+                  r"L2_NORMALIZATION\).*1/128")
 
 
 @pytest.mark.parametrize("opcode", sorted(normalization.KERNELS))
