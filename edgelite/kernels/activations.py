@@ -1,21 +1,24 @@
-"""Float32 activations.
+"""Activations: float32, and TFLite's quantized paths.
 
     op              versions (what a version adds)
     RELU, RELU6     1-3  (2 int8/uint8-q, 3 int16-q)
-    RELU_N1_TO_1    1
-    RELU_0_TO_1     1
-    LEAKY_RELU      1-2  (2 int16-q)          option alpha
+    RELU_N1_TO_1    1                          int8/uint8 too
+    RELU_0_TO_1     1                          int8/uint8 too
+    LEAKY_RELU      1-2  (2 int16-q)          option alpha; int8/uint8 too
     PRELU           1                          alpha broadcasts into the input's shape
-    ELU             1
-    LOGISTIC, TANH  1-3  (2 int8-q, 3 int16-q)
-    HARD_SWISH      1
+    ELU             1                          int8 (LUT) too
+    LOGISTIC, TANH  1-3  (2 int8-q, 3 int16-q) int16 not supported yet
+    HARD_SWISH      1                          int8/uint8 too
     GELU            1-2  (2 int8/uint8-q)      option approximate (tanh form)
     SOFTMAX         1-3  (2 int8-q, 3 int16-q) option beta, over the last axis
     LOG_SOFTMAX     1-2  (2 int8/uint8-q)      over the last axis
 
-Integer inputs are TFLite's quantized paths, not supported yet. Each op writes its output
-with ``out=`` ufuncs (masks and partial results in arena scratch); exact GELU (numpy has
-no erfc) and the two softmaxes (row reductions) are numba loops.
+Float ops write their output with ``out=`` ufuncs (masks and partial results in arena
+scratch); exact GELU (numpy has no erfc) and the two softmaxes (row reductions) are numba
+loops. Integer inputs take LiteRT's builtin integer kernels, bit-exact: rescaling clamps
+for the RELUs, 256-entry LUTs built in float32 for 8-bit LOGISTIC/TANH/GELU/ELU, int16
+fixed point for HARD_SWISH, float32 exp tables for 8-bit (LOG_)SOFTMAX and exp / 1/(1+x)
+interpolation LUTs for int16 SOFTMAX (``activations_quantized``, ``int_math``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .activations_quantized import INTEGER_PREPARES, integer_input
 from .api import KernelDef, PrepareContext, Run, TensorSpec
 from .elementwise import check_dtype, dtypes
 
@@ -231,18 +235,27 @@ def _log_softmax_rows(x, out):
             out[r, j] = (x[r, j] - m) - log_sum
 
 
+def _either(opcode: str, float_prepare):
+    """A prepare taking the integer kernel's path for int8/uint8/int16 inputs."""
+    int_prepare = INTEGER_PREPARES[opcode]
+
+    def prepare(ctx: PrepareContext) -> Run:
+        return int_prepare(ctx) if integer_input(ctx) else float_prepare(ctx)
+    return prepare
+
+
 KERNELS = {
-    "RELU": KernelDef(prepare_relu, 3),
-    "RELU6": KernelDef(_clamp(0.0, 6.0), 3),
-    "RELU_N1_TO_1": KernelDef(_clamp(-1.0, 1.0), 1),
-    "RELU_0_TO_1": KernelDef(_clamp(0.0, 1.0), 1),
-    "LEAKY_RELU": KernelDef(prepare_leaky_relu, 2),
-    "PRELU": KernelDef(prepare_prelu, 1),
-    "ELU": KernelDef(prepare_elu, 1),
-    "LOGISTIC": KernelDef(prepare_logistic, 3),
-    "TANH": KernelDef(prepare_tanh, 3),
-    "HARD_SWISH": KernelDef(prepare_hard_swish, 1),
-    "GELU": KernelDef(prepare_gelu, 2),
-    "SOFTMAX": KernelDef(prepare_softmax, 3),
-    "LOG_SOFTMAX": KernelDef(prepare_log_softmax, 2),
+    "RELU": KernelDef(_either("RELU", prepare_relu), 3),
+    "RELU6": KernelDef(_either("RELU6", _clamp(0.0, 6.0)), 3),
+    "RELU_N1_TO_1": KernelDef(_either("RELU_N1_TO_1", _clamp(-1.0, 1.0)), 1),
+    "RELU_0_TO_1": KernelDef(_either("RELU_0_TO_1", _clamp(0.0, 1.0)), 1),
+    "LEAKY_RELU": KernelDef(_either("LEAKY_RELU", prepare_leaky_relu), 2),
+    "PRELU": KernelDef(_either("PRELU", prepare_prelu), 1),
+    "ELU": KernelDef(_either("ELU", prepare_elu), 1),
+    "LOGISTIC": KernelDef(_either("LOGISTIC", prepare_logistic), 3),
+    "TANH": KernelDef(_either("TANH", prepare_tanh), 3),
+    "HARD_SWISH": KernelDef(_either("HARD_SWISH", prepare_hard_swish), 1),
+    "GELU": KernelDef(_either("GELU", prepare_gelu), 2),
+    "SOFTMAX": KernelDef(_either("SOFTMAX", prepare_softmax), 3),
+    "LOG_SOFTMAX": KernelDef(_either("LOG_SOFTMAX", prepare_log_softmax), 2),
 }

@@ -14,9 +14,13 @@ builtin kernels take without quantization.
     FLOOR_MOD            f32 i32 i64 i16 i8           1-2  (2 int8/int16)
     LOGICAL_AND, _OR     bool                         1
 
-Quantized inputs (and int8/uint8 wherever TFLite always takes its quantized path) fail
-prepare with "not supported yet": the integer kernels come later. MAXIMUM and MINIMUM
-compare raw values whatever the quantization, in TFLite and here.
+Quantized paths (int8/uint8 always, int16 when quantized; ``elementwise_quantized``):
+ADD, SUB, MUL on int8/uint8/int16 (int16 zero points 0; ADD/SUB int16 with power-of-two
+scales take TFLite's saturating shift path unless ``pot_scale_int16`` is false) and
+SQUARED_DIFFERENCE on int8, bit-exact with LiteRT's builtin kernels, including the int16
+wrap of its vector blocks for same-shape and single-value broadcasts. DIV on uint8 is not
+supported. MAXIMUM and MINIMUM compare raw values whatever the quantization, in TFLite
+and here.
 
 A zero divisor fails where TFLite's does (DIV and FLOOR_MOD on integers, FLOOR_DIV on any
 dtype): at invoke with a RuntimeError naming the op, or at prepare when the divisor is a
@@ -32,6 +36,11 @@ import numpy as np
 
 from . import fused_activation
 from .api import KernelDef, PrepareContext, Run, TensorSpec
+from .elementwise_quantized import (
+    prepare_quantized_arith,
+    prepare_squared_difference_int8,
+    quantized_inputs,
+)
 
 
 def dtypes(names: str) -> frozenset:
@@ -127,6 +136,8 @@ _ADD_SUB_MUL = {"ADD": (np.add, dtypes("float32 int32 int64 int16")),
 
 def prepare_add_sub_mul(ctx: PrepareContext) -> Run:
     ufunc, plain = _ADD_SUB_MUL[ctx.opcode]
+    if quantized_inputs(ctx):
+        return prepare_quantized_arith(ctx)
     a, _, shape = binary_inputs(ctx, plain, _SMALL_INTS)
     ctx.set_output(0, shape, a.dtype)
     bounds = _activation_bounds(ctx, a.dtype)
@@ -166,6 +177,8 @@ def prepare_div(ctx: PrepareContext) -> Run:
 
 
 def prepare_squared_difference(ctx: PrepareContext) -> Run:
+    if ctx.inputs and ctx.inputs[0] is not None and ctx.inputs[0].dtype == np.int8:
+        return prepare_squared_difference_int8(ctx)
     a, _, shape = binary_inputs(ctx, dtypes("float32 int32"), dtypes("int8"))
     ctx.set_output(0, shape, a.dtype)
 

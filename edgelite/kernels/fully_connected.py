@@ -20,8 +20,12 @@ import numpy as np
 
 from .api import KernelDef, PrepareContext, Run
 from .conv import epilogue, float_operand
-from .conv_quantized import (is_hybrid_op, is_integer_op, prepare_batch_matmul_quantized,
-                             prepare_fully_connected_quantized)
+from .conv_quantized import (
+    is_hybrid_op,
+    is_integer_op,
+    prepare_batch_matmul_quantized,
+    prepare_fully_connected_quantized,
+)
 from .dequantize import densify
 
 

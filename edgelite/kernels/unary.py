@@ -15,8 +15,9 @@
                                     i8 u8 i16 u16 i32 u32         4 uint16, 5 f16/f64)
                                     i64 bool
 
-Quantized inputs fail prepare with "not supported yet", except CAST's: TFLite casts the
-stored values as they are, and so does this kernel. CAST from float to an integer type
+Quantized ABS (int8, int16) and RSQRT (int8) run TFLite's integer kernels bit-exactly;
+other quantized inputs fail prepare with "not supported yet", except CAST's: TFLite
+casts the stored values as they are, and so does this kernel. CAST from float to an integer type
 saturates (NaN goes to the maximum), as LiteRT does; integers wrap; anything to bool
 tests for non-zero.
 """
@@ -28,8 +29,10 @@ import math
 import numpy as np
 from numba import njit
 
+from . import int_math, quant
 from .api import KernelDef, PrepareContext, Run, TensorSpec
 from .elementwise import check_dtype, dtypes
+from .fixed_point import quantize_multiplier
 
 _MATH = {"SQRT": np.sqrt, "EXP": np.exp, "LOG": np.log, "SIN": np.sin, "COS": np.cos,
          "SQUARE": np.square, "FLOOR": np.floor, "CEIL": np.ceil, "ROUND": np.rint}
@@ -52,6 +55,8 @@ def _input(ctx: PrepareContext) -> TensorSpec:
 def prepare_math(ctx: PrepareContext) -> Run:
     """float32 math; numpy's domain warnings are silenced (TFLite returns inf/nan)."""
     x = _input(ctx)
+    if ctx.opcode == "RSQRT" and x.dtype == np.int8 and not (x.dtype.metadata or {}):
+        return _prepare_rsqrt_int8(ctx, x)
     check_dtype(ctx, x, _F32, dtypes("int8 int16") if ctx.opcode in _QUANTIZED_MATH
                 else dtypes(""))
     ctx.set_output(0, x.shape, x.dtype)
@@ -72,11 +77,56 @@ def prepare_math(ctx: PrepareContext) -> Run:
 def prepare_simple(ctx: PrepareContext) -> Run:
     ufunc, plain, quantized = _SIMPLE[ctx.opcode]
     x = _input(ctx)
+    if ctx.opcode == "ABS" and not (x.dtype.metadata or {}) and (
+            x.dtype == np.int8 or (x.dtype == np.int16 and quant.is_quantized(x))):
+        return _prepare_abs_quantized(ctx, x)
     check_dtype(ctx, x, plain, quantized)
     ctx.set_output(0, x.shape, x.dtype)
 
     def run(ins, outs, scratch):
         ufunc(ins[0], out=outs[0])
+    return run
+
+
+def _prepare_abs_quantized(ctx: PrepareContext, x: TensorSpec) -> Run:
+    """int8 and quantized int16 ABS: |x - zp_in| rescaled by s_in / s_out (float32
+    ratio) when the scales differ, plus zp_out."""
+    out = ctx.outputs[0]
+    ctx.check(out.dtype == x.dtype, f"output dtype {out.dtype} differs from {x.dtype}")
+    ctx.check(quant.is_quantized(x) and quant.is_quantized(out),
+              "the input and output must be quantized")
+    if x.dtype == np.int16:
+        ctx.check(x.zero_point == 0 and out.zero_point == 0,
+                  "int16 input and output must have zero point 0")
+    ctx.set_output(0, x.shape, x.dtype)
+    s_in, s_out = np.float32(x.scale), np.float32(out.scale)
+    m, sh = quantize_multiplier(float(s_in / s_out))
+    qmin, qmax = quant.dtype_range(x.dtype)
+    args = (x.zero_point, bool(s_in != s_out), m, sh, out.zero_point, qmin, qmax)
+
+    def run(ins, outs, scratch):
+        int_math.abs_q(ins[0].reshape(-1), *args, outs[0].reshape(-1))
+    return run
+
+
+def _prepare_rsqrt_int8(ctx: PrepareContext, x: TensorSpec) -> Run:
+    """int8 RSQRT: 1/sqrt(x - zp) in fixed point (``int_math.inv_sqrt_multiplier``),
+    rescaled by 1 / (sqrt(s_in) * s_out); a value below the zero point fails invoke."""
+    out = ctx.outputs[0]
+    ctx.check(out.dtype == x.dtype, f"output dtype {out.dtype} differs from {x.dtype}")
+    ctx.check(quant.is_quantized(x) and quant.is_quantized(out),
+              "the input and output must be quantized")
+    ctx.set_output(0, x.shape, x.dtype)
+    s_in, s_out = np.float32(x.scale), np.float32(out.scale)
+    m, sh = quantize_multiplier(1.0 / float(np.float32(np.sqrt(s_in) * s_out)))
+    in_zp, out_zp = x.zero_point, out.zero_point
+    message = (f"subgraph {ctx.subgraph_index}, operator {ctx.op_index} (RSQRT): "
+               "Rsqrt is only defined for positive values")
+
+    def run(ins, outs, scratch):
+        if not int_math.rsqrt_int8(ins[0].reshape(-1), in_zp, m, sh, out_zp,
+                                   outs[0].reshape(-1)):
+            raise RuntimeError(message)
     return run
 
 

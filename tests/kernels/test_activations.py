@@ -85,12 +85,16 @@ def _prepare(model: ir.Model) -> None:
     Interpreter(model_content=write(model)).allocate_tensors()
 
 
-@pytest.mark.parametrize("opcode", ["RELU", "LOGISTIC", "SOFTMAX", "HARD_SWISH", "GELU"])
-@pytest.mark.parametrize("quantized", [True, False])
-def test_quantized_inputs_are_not_supported_yet(opcode, quantized):
-    model = op_model(opcode, [np.zeros(4, np.int8)], input_quant=[QUANT] if quantized else None)
-    with pytest.raises(PrepareError, match=rf"\({opcode}\): quantized int8 inputs are not "
-                                           "supported yet"):
+@pytest.mark.parametrize("opcode,dtype,quantized,match", [
+    ("RELU", np.int8, False, r"the input \(int8\) must be quantized"),
+    ("SOFTMAX", np.int8, False, r"the input \(int8\) must be quantized"),
+    ("LOGISTIC", np.int16, True, "int16 inputs are not supported"),
+    ("GELU", np.int16, True, "int16 inputs are not supported"),
+    ("HARD_SWISH", np.int16, True, "int16 inputs are not supported"),
+    ("ELU", np.uint8, True, "uint8 inputs are not supported")])
+def test_integer_inputs_outside_the_integer_kernels_fail(opcode, dtype, quantized, match):
+    model = op_model(opcode, [np.zeros(4, dtype)], input_quant=[QUANT] if quantized else None)
+    with pytest.raises(PrepareError, match=rf"\({opcode}\): {match}"):
         _prepare(model)
 
 

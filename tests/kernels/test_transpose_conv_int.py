@@ -123,7 +123,6 @@ def test_rounding_ties(dtype):
     rng = np.random.default_rng(21)
     cout = 12
     x_shape, w_shape = (1, 3, 3, 2), (cout, 2, 2, 2)
-    info = np.iinfo(dtype)
     zp = 128 if dtype == np.uint8 else 0
     x = (rng.integers(-6, 7, size=x_shape) + 3 + zp).astype(dtype)   # small: no clamping
     w = (rng.integers(-5, 6, size=w_shape) + zp).astype(dtype)

@@ -122,7 +122,7 @@ QUANT = ir.Quantization(scales=np.array([0.5], np.float32), zero_points=np.array
     ("EXP", np.int8, True, "quantized int8 inputs are not supported yet"),
     ("RSQRT", np.int16, True, "quantized int16 inputs are not supported yet"),
     ("LOG", np.int8, False, "quantized int8"),
-    ("ABS", np.int8, False, "quantized int8"), ("NEG", np.int8, True, "quantized int8"),
+    ("ABS", np.int8, False, "the input and output must be quantized"), ("NEG", np.int8, True, "quantized int8"),
     ("SQRT", np.int32, False, r"int32 inputs are not supported \(takes float32\)"),
     ("SIN", np.float16, False, "float16 inputs are not supported"),
     ("SIGN", np.int64, False, "int64 inputs are not supported"),
