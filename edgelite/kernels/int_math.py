@@ -46,9 +46,17 @@ def _at(ix, i):
 
 @njit(cache=True)
 def add_sub_rescaled(x, y, ix, iy, out, left_shift, off1, m1, s1, off2, m2, s2,
-                     sign2, off_out, m_out, s_out, lo, hi, wrap_n, qmin, qmax):
-    """ADD (``sign2`` = 1) or SUB (-1) of two quantized tensors, general rescaling."""
+                     sign2, off_out, m_out, s_out, lo, hi, wrap_n, qmin, qmax, neon_n):
+    """ADD (``sign2`` = 1) or SUB (-1) of two quantized tensors, general rescaling. The
+    first ``neon_n`` outputs (same-shape int16 ADD only) take the arithmetic of LiteRT's
+    NEON blocks (emulated on x86)."""
     for i in range(out.size):
+        if i < neon_n:   # LiteRT's int16 NEON blocks: one combined shift, ties up
+            a = neon_shift_mul(np.int32(x[i]) + off1, m1, left_shift + s1)
+            b = neon_shift_mul(np.int32(y[i]) + off2, m2, left_shift + s2)
+            r = rdivpot(vqrdmulh(np.int32(a + sign2 * b), m_out), -s_out) + off_out
+            out[i] = min(max(r, lo), hi)
+            continue
         a = mul_by_qm((np.int32(x[_at(ix, i)]) + off1) << left_shift, m1, s1)
         b = mul_by_qm((np.int32(y[_at(iy, i)]) + off2) << left_shift, m2, s2)
         r = mul_by_qm(np.int32(a + sign2 * b), m_out, s_out)
@@ -57,6 +65,23 @@ def add_sub_rescaled(x, y, ix, iy, out, left_shift, off1, m1, s1, off2, m2, s2,
         else:
             r += off_out
         out[i] = min(max(r, lo), hi)
+
+
+@njit(cache=True, inline="always")
+def vqrdmulh(a, b):
+    """NEON's saturating rounding doubling high multiply: ``(a*b + 2**30) >> 31``, ties
+    toward +inf (gemmlowp's ``srdhm`` rounds them away from zero)."""
+    if a == b == -(2**31):
+        return np.int32(0x7FFFFFFF)
+    return np.int32((np.int64(a) * np.int64(b) + (np.int64(1) << 30)) >> 31)
+
+
+@njit(cache=True, inline="always")
+def neon_shift_mul(x, multiplier, shift):
+    """``vqrdmulh(vshl(x, shift), multiplier)``: a left shift, or for a negative shift an
+    arithmetic right shift that floors, then one rounding."""
+    v = np.int32(x << shift) if shift >= 0 else np.int32(x >> -shift)
+    return vqrdmulh(v, multiplier)
 
 
 @njit(cache=True)

@@ -81,6 +81,20 @@ def test_add_sub_extreme_scales(opcode, dtype, case):
 
 
 @pytest.mark.parametrize("opcode", ["ADD", "SUB"])
+@pytest.mark.parametrize("scales", [(5.97991e-10, 6.0465616e-10, 6.0465616e-10),
+                                    (0.013, 0.011, 0.02), (1e-4, 3e-4, 2.5e-4)], ids=str)
+def test_int16_same_shape_blocks_take_litert_neon_arithmetic(opcode, scales):
+    """LiteRT's int16 ADD (general scales, no broadcast) runs blocks of 16 through NEON
+    code (emulated on x86) that rounds once where the scalar code rounds twice; SUB has no
+    such blocks. 4099 elements = 256 blocks and a scalar tail. Found on the corpus int16x8
+    MobileNetV2 (block_9_add)."""
+    rng = np.random.default_rng(11)
+    x, y = rand_values(rng, (4099,), np.int16), rand_values(rng, (4099,), np.int16)
+    qx, qy, qo = (qparams(s) for s in scales)
+    run_q(opcode, x, y, qx, qy, qo, {"pot_scale_int16": False}, version=3)
+
+
+@pytest.mark.parametrize("opcode", ["ADD", "SUB"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("logs", [(-10, -10, -10), (-12, -10, -10), (-10, -15, -10),
                                   (-3, -3, -3), (-14, -14, -14)], ids=str)

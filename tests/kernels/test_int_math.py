@@ -74,7 +74,7 @@ def test_add_sub_rescaled_matches_the_wide_integer_chain(dtype, s1, s2, so, data
     int_math.add_sub_rescaled(np.array([x], dtype), np.array([y], dtype),
                               int_math.EMPTY_INDEX, int_math.EMPTY_INDEX, out, 20, -z1, m1,
                               sh1, -z2, m2, sh2, sign, zo, mo, sho, int(info.min),
-                              int(info.max), 0, int(info.min), int(info.max))
+                              int(info.max), 0, int(info.min), int(info.max), 0)
     a = _mul_by_qm_reference((x - z1) << 20, m1, sh1)
     b = _mul_by_qm_reference((y - z2) << 20, m2, sh2)
     r = _mul_by_qm_reference(a + sign * b, mo, sho) + zo
