@@ -194,13 +194,73 @@ def _requant_one(a, c, mode, mult, shift, scale, ruy_channels):
 
 
 @njit(cache=True)
+def _q31_params(mult, shift):
+    """Per-channel int64 multiplier, left shift, right shift and ruy's rounding nudge."""
+    m = mult.astype(np.int64)
+    left = np.maximum(shift, 0).astype(np.int64)
+    right = np.maximum(-shift, 0).astype(np.int64)
+    return m, left, right, (np.int64(1) << right) >> 1
+
+
+@njit(cache=True, inline="always")
+def _q31_row(acc, bias, q, mult, shift, ruy_channels, zp, lo, hi, out):
+    """One output row of the int8/uint8 epilogue, ``_requant_one``'s mode 0 written
+    without branches so that LLVM vectorizes it: ruy's rounding (ties up; saturating
+    as ``min(v + nudge, 2**31) >> right``) on the first ``ruy_channels`` channels,
+    gemmlowp's (ties away from zero) on the rest. ``q``: ``_q31_params``. The sum with
+    the bias wraps in int32, as LiteRT's int32 accumulators do."""
+    m, left, right, nudge = q
+    for c in range(ruy_channels):
+        x = np.int64(np.int32(np.int64(np.int32(acc[c])) + bias[c]) << left[c])
+        v = (np.int64(np.int32(x)) * m[c] + (np.int64(1) << 30)) >> 31
+        v = min(v + nudge[c], np.int64(1) << 31) >> right[c]
+        out[c] = min(max(v + zp, lo), hi)
+    for c in range(ruy_channels, out.shape[0]):
+        a = np.int32(np.int64(np.int32(acc[c])) + bias[c])
+        out[c] = min(max(mul_by_qm(a, mult[c], shift[c]) + zp, lo), hi)
+
+
+@njit(cache=True)
 def _requantize_rows(acc, bias, mult, shift, scale, mode, ruy_channels, zp, lo, hi, out):
     """``out[r, c] = clamp(requant(int(acc[r, c]) + bias[c]) + zp)``."""
+    if mode == 0:
+        q = _q31_params(mult, shift)
+        for r in range(acc.shape[0]):
+            _q31_row(acc[r], bias, q, mult, shift, ruy_channels, zp, lo, hi, out[r])
+        return
     for r in range(acc.shape[0]):
         for c in range(acc.shape[1]):
             a = np.int64(acc[r, c]) + bias[c]
             v = _requant_one(a, c, mode, mult, shift, scale, ruy_channels) + zp
             out[r, c] = min(max(v, lo), hi)
+
+
+def tile_q31(rq: Requant, bias: np.ndarray, pixels: int) -> tuple:
+    """Per-channel epilogue parameters (bias, multiplier, left/right shift, nudge) tiled
+    over ``pixels`` output pixels, for ``_q31_flat``; only for ruy's rounding on every
+    channel."""
+    m, left, right, nudge = _q31_params(rq.mult, rq.shift)
+    # int32 keeps them small (they stay in cache); the bias wraps as LiteRT's sum does
+    bias32 = ((np.asarray(bias, np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+    return tuple(np.tile(a.astype(np.int32), pixels) for a in (bias32, m, left, right,
+                                                               nudge))
+
+
+@njit(cache=True)
+def _q31_flat(acc, bias, m, left, right, nudge, zp, lo, hi, out):
+    """``_q31_row`` (all channels ruy-rounded) over a flat run of whole pixels, in chunks
+    of the tiled parameters' length: long loops, so few runtime alias checks."""
+    chunk = m.shape[0]
+    n = out.shape[0]
+    for start in range(0, n, chunk):
+        length = min(chunk, n - start)
+        a = acc[start:start + length]
+        o = out[start:start + length]
+        for k in range(length):
+            x = np.int64(np.int32(np.int64(np.int32(a[k])) + bias[k]) << left[k])
+            v = (np.int64(np.int32(x)) * np.int64(m[k]) + (np.int64(1) << 30)) >> 31
+            v = min(v + nudge[k], np.int64(1) << 31) >> right[k]
+            o[k] = min(max(v + zp, lo), hi)
 
 
 # --------------------------------------------------------------------------- GEMM engine
@@ -276,6 +336,25 @@ class ConvGemm:
         return acc
 
 
+def _lean_pointwise(gemm: ConvGemm, bias: np.ndarray, rq: Requant) -> Run:
+    """A 1x1, stride-1, ungrouped CONV_2D on one batch item in one block (most of a
+    MobileNet): cast, GEMM and requantize with nothing else per invoke."""
+    rows, cin, cout = gemm.rows, gemm.cin, gemm.cout
+    col_i, acc_i, wmat = gemm.col, gemm.acc, gemm.wmat[0]
+    tiled = tile_q31(rq, bias, max(1, min(rows, _TILE // cout)))
+    tail = (rq.zp_out, rq.lo, rq.hi)
+
+    def run(ins, outs, scratch):
+        col, acc = scratch[col_i], scratch[acc_i]
+        np.copyto(col, ins[0].reshape(rows, cin), casting="unsafe")
+        np.matmul(col, wmat, out=acc)
+        _q31_flat(acc.reshape(-1), *tiled, *tail, outs[0].reshape(-1))
+    return run
+
+
+_TILE = 256   # elements of tiled epilogue parameters
+
+
 # --------------------------------------------------------------------------- CONV_2D
 def prepare_conv2d_quantized(ctx: PrepareContext, geometry) -> Run:
     """Integer or hybrid CONV_2D. ``geometry``: (kernel, strides, dilations, pads, outs)
@@ -301,13 +380,31 @@ def prepare_conv2d_quantized(ctx: PrepareContext, geometry) -> Run:
     correction = -x.zero_point * gemm.colsum
     fixed = (bias if bias is not None else 0) + correction
     zp_in = float(x.zero_point)
+    if (gemm.n == 1 and gemm.groups == 1 and gemm.direct and gemm.block_rows == gemm.rows
+            and rq.mode == Q31 and rq.ruy_channels == cout
+            and (bias is not None or not has_bias)):
+        return _lean_pointwise(gemm, fixed, rq)
+
+    blocks = list(gemm.blocks())
+    if (rq.mode == Q31 and rq.ruy_channels == cout
+            and (bias is not None or not has_bias)):
+        tiled = tile_q31(rq, fixed, max(1, min(gemm.rows, _TILE // cout)))
+        tail = (rq.zp_out, rq.lo, rq.hi)
+
+        def run_tiled(ins, outs_, scratch):
+            out2d = outs_[0].reshape(gemm.n, gemm.rows, cout)
+            for n in range(gemm.n):
+                for r0, r1 in blocks:
+                    acc = gemm.block(ins[0], scratch, n, r0, r1, zp_in)
+                    _q31_flat(acc.reshape(-1), *tiled, *tail, out2d[n, r0:r1].reshape(-1))
+        return run_tiled
 
     def run(ins, outs_, scratch):
         b = fixed if (bias is not None or not has_bias) else \
             ins[2].reshape(-1).astype(np.int64) + correction
         out2d = outs_[0].reshape(gemm.n, gemm.rows, cout)
         for n in range(gemm.n):
-            for r0, r1 in gemm.blocks():
+            for r0, r1 in blocks:
                 acc = gemm.block(ins[0], scratch, n, r0, r1, zp_in)
                 _requantize_rows(acc, b, rq.mult, rq.shift, rq.scale, rq.mode,
                                  rq.ruy_channels, rq.zp_out, rq.lo, rq.hi, out2d[n, r0:r1])
@@ -440,32 +537,85 @@ def asymmetric_quantize(values: np.ndarray, out: np.ndarray) -> tuple[float, int
 
 # --------------------------------------------------------------------------- DEPTHWISE
 @njit(cache=True)
-def _depthwise_int(x, w, bias, zp_in, mult, sh, sw, dh, dw, ph, pw, acc,
+def _pad_offset(x, n, zp_in, mult, ph, pw, xp):
+    """``xp`` = batch item ``n`` of ``x`` minus its zero point, each input channel
+    repeated ``mult`` times, at offset (ph, pw) in a zero border (a padded cell is the
+    zero point, so it adds nothing)."""
+    _, h, w, cin = x.shape
+    hp, wp, _ = xp.shape
+    xp[:ph] = 0
+    xp[ph + h:] = 0
+    for y in range(h):
+        row = xp[y + ph]
+        row[:pw] = 0
+        row[pw + w:] = 0
+        for xx in range(w):
+            src = x[n, y, xx]
+            dst = row[xx + pw]
+            if mult == 1:
+                for c in range(cin):
+                    dst[c] = src[c] - zp_in
+            else:
+                for c in range(cin):
+                    v = src[c] - zp_in
+                    for k in range(mult):
+                        dst[c * mult + k] = v
+
+
+@njit(cache=True)
+def _depthwise_int(x, w, bias, zp_in, mult, sh, sw, dh, dw, ph, pw, acc, xp,
                    rmult, rshift, rscale, mode, ruy_channels, zp_out, lo, hi, out):
-    _, h, wd, _ = x.shape
+    """Integer depthwise over a zero-bordered, offset copy of the input: the inner loop
+    is a plain multiply-add over contiguous channels (``acc``/``xp``/``w`` share one
+    integer dtype wide enough for the sums)."""
     n_, oh, ow, cout = out.shape
     kh, kw, _ = w.shape
+    q = _q31_params(rmult, rshift)
     for n in range(n_):
+        _pad_offset(x, n, zp_in, mult, ph, pw, xp)
         for oy in range(oh):
             for ox in range(ow):
-                for c in range(cout):
-                    acc[c] = bias[c]
+                acc[:] = 0
                 for i in range(kh):
-                    iy = oy * sh - ph + i * dh
-                    if iy < 0 or iy >= h:
-                        continue
+                    row = xp[oy * sh + i * dh]
                     for j in range(kw):
-                        ix = ox * sw - pw + j * dw
-                        if ix < 0 or ix >= wd:
-                            continue
-                        xr, wr = x[n, iy, ix], w[i, j]
+                        xr = row[ox * sw + j * dw]
+                        wr = w[i, j]
                         for c in range(cout):
-                            acc[c] += (np.int64(xr[c // mult]) - zp_in) * wr[c]
+                            acc[c] += xr[c] * wr[c]
                 o = out[n, oy, ox]
+                if mode == 0:
+                    _q31_row(acc, bias, q, rmult, rshift, ruy_channels, zp_out, lo, hi, o)
+                    continue
                 for c in range(cout):
-                    v = _requant_one(acc[c], c, mode, rmult, rshift, rscale,
-                                     ruy_channels) + zp_out
+                    v = _requant_one(np.int64(acc[c]) + bias[c], c, mode, rmult, rshift,
+                                     rscale, ruy_channels) + zp_out
                     o[c] = min(max(v, lo), hi)
+
+
+@njit(cache=True)
+def _depthwise_int_rows(x, w, zp_in, mult, sh, sw, dh, dw, ph, pw, acc, xp, tiled, zp_out,
+                        lo, hi, out):
+    """``_depthwise_int`` for ruy rounding on every channel: one output row is
+    accumulated into ``acc`` (``ow * cout``) and requantized in one ``_q31_flat`` pass."""
+    n_, oh, ow, cout = out.shape
+    kh, kw, _ = w.shape
+    bias, m, left, right, nudge = tiled
+    for n in range(n_):
+        _pad_offset(x, n, zp_in, mult, ph, pw, xp)
+        for oy in range(oh):
+            for ox in range(ow):
+                a = acc[ox]
+                a[:] = 0
+                for i in range(kh):
+                    row = xp[oy * sh + i * dh]
+                    for j in range(kw):
+                        xr = row[ox * sw + j * dw]
+                        wr = w[i, j]
+                        for c in range(cout):
+                            a[c] += xr[c] * wr[c]
+            _q31_flat(acc.reshape(-1), bias, m, left, right, nudge, zp_out, lo, hi,
+                      out[n, oy].reshape(-1))
 
 
 @njit(cache=True)
@@ -502,9 +652,9 @@ def prepare_depthwise_quantized(ctx: PrepareContext, geometry) -> Run:
     ctx.check(w.data is not None, f"quantized weights {w.name!r} must be constant")
     wq = (np.asarray(w.data).astype(np.int64)
           - int(quant.zero_points(w)[0])).reshape(kh, kw, cout)
-    acc = ctx.scratch((cout,), np.int64)
     args = (mult, sh, sw, dh, dw, ph, pw)
     if is_hybrid_op(ctx):
+        acc = ctx.scratch((cout,), np.int64)
         ctx.check(w.dtype == np.int8, f"hybrid DEPTHWISE_CONV_2D needs int8 weights, "
                                       f"got {w.dtype}")
         ctx.set_output(0, (x.shape[0], oh, ow, cout), np.float32)
@@ -537,15 +687,64 @@ def prepare_depthwise_quantized(ctx: PrepareContext, geometry) -> Run:
     bias, has_bias = _bias_values(ctx, x, cout)
     zeros = np.zeros(cout, np.int64)
     tail = (rq.mult, rq.shift, rq.scale, rq.mode, rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
+    # the padded, offset input: float32 arithmetic (exact, and the fastest here) where
+    # every sum stays below 2**24, else int32, else int64
+    x_max = max(abs(int(v) - x.zero_point) for v in quant.dtype_range(x.dtype))
+    bound = kh * kw * x_max * int(np.max(np.abs(wq), initial=0))
+    dtype = np.float32 if bound < 2**24 else np.int32 if bound < 2**31 else np.int64
+    w_k = np.ascontiguousarray(wq, dtype)
+    hp, wp = (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1
+    xp = ctx.scratch((max(hp, x.shape[1] + ph), max(wp, x.shape[2] + pw), cout), dtype)
+    acc32 = ctx.scratch((cout,), dtype)
+    if rq.mode == Q31 and rq.ruy_channels == cout and (bias is not None or not has_bias):
+        tiled = tile_q31(rq, bias if bias is not None else zeros,
+                         max(1, min(ow, _TILE // cout)))
+        acc_row = ctx.scratch((ow, cout), dtype)
+        fixed = (x.zero_point, *args, )
+
+        def run_rows(ins, outs, scratch):
+            _depthwise_int_rows(ins[0], w_k, *fixed, scratch[acc_row], scratch[xp], tiled,
+                                rq.zp_out, rq.lo, rq.hi, outs[0])
+        return run_rows
 
     def run(ins, outs, scratch):
         b = bias if bias is not None else ins[2].reshape(-1).astype(np.int64) \
             if has_bias else zeros
-        _depthwise_int(ins[0], wq, b, x.zero_point, *args, scratch[acc], *tail, outs[0])
+        _depthwise_int(ins[0], w_k, b, x.zero_point, *args, scratch[acc32], scratch[xp],
+                       *tail, outs[0])
     return run
 
 
 # --------------------------------------------------------------------------- FULLY_CONNECTED
+@njit(cache=True)
+def _int_gemm_rows32(x, w, acc):
+    """``acc[r, u] = sum_k x[r, k] * w[u, k]`` in int32 (the caller checked the range):
+    for a few rows this beats a float GEMM over 4x-8x larger weights."""
+    for r in range(x.shape[0]):
+        xr = x[r]
+        for u in range(w.shape[0]):
+            wr = w[u]
+            s = np.int32(0)
+            for k in range(xr.shape[0]):
+                s += np.int32(xr[k]) * np.int32(wr[k])
+            acc[r, u] = s
+
+
+@njit(cache=True)
+def _int_gemm_rows64(x, w, acc):
+    for r in range(x.shape[0]):
+        xr = x[r]
+        for u in range(w.shape[0]):
+            wr = w[u]
+            s = np.int64(0)
+            for k in range(xr.shape[0]):
+                s += np.int64(xr[k]) * np.int64(wr[k])
+            acc[r, u] = s
+
+
+_FEW_ROWS = 4   # up to this many rows, FULLY_CONNECTED runs as an integer GEMV
+
+
 def prepare_fully_connected_quantized(ctx: PrepareContext, rows: int, units: int,
                                       depth: int) -> Run:
     """Integer or hybrid FULLY_CONNECTED; the float prepare already set the output shape
@@ -565,15 +764,30 @@ def prepare_fully_connected_quantized(ctx: PrepareContext, rows: int, units: int
     rq = integer_requant(ctx, scales, units, fully_connected=True,
                          legacy_multiplier=not per_channel)
     rq.ruy_channels = units   # LiteRT: a ruy GEMM
-    dtype = gemm_dtype(depth, x.dtype, int(np.max(np.abs(wq), initial=0)))
-    wmat = np.ascontiguousarray(wq.T, dtype)
+    w_max = int(np.max(np.abs(wq), initial=0))
     colsum = wq.astype(np.int64).sum(axis=1)
     bias, has_bias = _bias_values(ctx, x, units)
     correction = -x.zero_point * colsum
     fixed = (bias if bias is not None else 0) + correction
+    tail = (rq.mult, rq.shift, rq.scale, rq.mode, rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
+    if rows <= _FEW_ROWS:
+        x_max = max(abs(v) for v in quant.dtype_range(x.dtype))
+        narrow = depth * x_max * w_max < 2**31
+        gemm = _int_gemm_rows32 if narrow else _int_gemm_rows64
+        w_int = np.ascontiguousarray(wq, np.int8 if w_max <= 127 else np.int16)
+        acc_i = ctx.scratch((rows, units), np.int32 if narrow else np.int64)
+
+        def run_few(ins, outs, scratch):
+            b = fixed if (bias is not None or not has_bias) else \
+                ins[2].reshape(-1).astype(np.int64) + correction
+            a = scratch[acc_i]
+            gemm(ins[0].reshape(rows, depth), w_int, a)
+            _requantize_rows(a, b, *tail, outs[0].reshape(rows, units))
+        return run_few
+    dtype = gemm_dtype(depth, x.dtype, w_max)
+    wmat = np.ascontiguousarray(wq.T, dtype)
     xf = ctx.scratch((rows, depth), dtype)
     acc = ctx.scratch((rows, units), dtype)
-    tail = (rq.mult, rq.shift, rq.scale, rq.mode, rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
 
     def run(ins, outs, scratch):
         b = fixed if (bias is not None or not has_bias) else \

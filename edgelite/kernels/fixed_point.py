@@ -53,24 +53,23 @@ def quantize_multipliers(reals) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True, inline="always")
 def srdhm(a: int, b: int) -> int:
-    if a == b and a == INT32_MIN:
-        return INT32_MAX
+    # written with shifts and selects rather than branches and Python's floor division,
+    # so that loops calling it vectorize
     ab = np.int64(a) * np.int64(b)
-    nudge = np.int64(1 << 30) if ab >= 0 else np.int64(1 - (1 << 30))
+    nudge = (np.int64(1) << 30) + (ab >> 63) * np.int64(0x7FFFFFFF)   # 1 - 2**30 if ab < 0
     total = ab + nudge
-    # C++ integer division truncates toward zero
-    q = total // np.int64(1 << 31)
-    if total < 0 and q * np.int64(1 << 31) != total:
-        q += 1
-    return np.int32(q)
+    q = (total + ((total >> 63) & np.int64(0x7FFFFFFF))) >> 31   # C division: toward zero
+    saturate = (a == INT32_MIN) & (b == INT32_MIN)
+    return np.int32(INT32_MAX) if saturate else np.int32(q)
 
 
 @njit(cache=True, inline="always")
 def rdivpot(x: int, exponent: int) -> int:
+    v = np.int32(x)
     mask = np.int32((1 << exponent) - 1)
-    remainder = np.int32(x) & mask
-    threshold = (mask >> 1) + (1 if x < 0 else 0)
-    return np.int32((np.int32(x) >> exponent) + (1 if remainder > threshold else 0))
+    remainder = v & mask
+    threshold = (mask >> 1) + ((v >> 31) & 1)
+    return np.int32((v >> exponent) + np.int32(remainder > threshold))
 
 
 @njit(cache=True, inline="always")

@@ -44,27 +44,44 @@ def _at(ix, i):
     return ix[i] if ix.size else i
 
 
+@njit(cache=True, inline="always")
+def _add_sub_one(xv, yv, p):
+    left_shift, off1, m1, s1, off2, m2, s2, sign2, m_out, s_out = p
+    a = mul_by_qm((np.int32(xv) + off1) << left_shift, m1, s1)
+    b = mul_by_qm((np.int32(yv) + off2) << left_shift, m2, s2)
+    return mul_by_qm(np.int32(a + sign2 * b), m_out, s_out)
+
+
 @njit(cache=True)
 def add_sub_rescaled(x, y, ix, iy, out, left_shift, off1, m1, s1, off2, m2, s2,
                      sign2, off_out, m_out, s_out, lo, hi, wrap_n, qmin, qmax, neon_n):
     """ADD (``sign2`` = 1) or SUB (-1) of two quantized tensors, general rescaling. The
     first ``neon_n`` outputs (same-shape int16 ADD only) take the arithmetic of LiteRT's
-    NEON blocks (emulated on x86)."""
-    for i in range(out.size):
-        if i < neon_n:   # LiteRT's int16 NEON blocks: one combined shift, ties up
-            a = neon_shift_mul(np.int32(x[i]) + off1, m1, left_shift + s1)
-            b = neon_shift_mul(np.int32(y[i]) + off2, m2, left_shift + s2)
-            r = rdivpot(vqrdmulh(np.int32(a + sign2 * b), m_out), -s_out) + off_out
-            out[i] = min(max(r, lo), hi)
-            continue
-        a = mul_by_qm((np.int32(x[_at(ix, i)]) + off1) << left_shift, m1, s1)
-        b = mul_by_qm((np.int32(y[_at(iy, i)]) + off2) << left_shift, m2, s2)
-        r = mul_by_qm(np.int32(a + sign2 * b), m_out, s_out)
-        if i < wrap_n:   # LiteRT's vector blocks wrap to int16 before the offset
-            r = min(max(np.int32(np.int16(np.int16(r) + np.int16(off_out))), qmin), qmax)
-        else:
-            r += off_out
+    NEON blocks (emulated on x86); the first ``wrap_n`` (8-bit ADD) wrap to int16 before
+    the output offset as LiteRT's vector blocks do. One loop per regime, without
+    branches inside, so that each vectorizes."""
+    n = out.size
+    for i in range(neon_n):   # LiteRT's int16 NEON blocks: one combined shift, ties up
+        a = neon_shift_mul(np.int32(x[i]) + off1, m1, left_shift + s1)
+        b = neon_shift_mul(np.int32(y[i]) + off2, m2, left_shift + s2)
+        r = rdivpot(vqrdmulh(np.int32(a + sign2 * b), m_out), -s_out) + off_out
         out[i] = min(max(r, lo), hi)
+    start = max(neon_n, wrap_n)
+    p = (left_shift, off1, m1, s1, off2, m2, s2, sign2, m_out, s_out)
+    if ix.size == 0 and iy.size == 0:
+        for i in range(neon_n, wrap_n):
+            r = _add_sub_one(x[i], y[i], p)
+            r = min(max(np.int32(np.int16(np.int16(r) + np.int16(off_out))), qmin), qmax)
+            out[i] = min(max(r, lo), hi)
+        for i in range(start, n):
+            out[i] = min(max(_add_sub_one(x[i], y[i], p) + off_out, lo), hi)
+        return
+    for i in range(neon_n, wrap_n):
+        r = _add_sub_one(x[_at(ix, i)], y[_at(iy, i)], p)
+        r = min(max(np.int32(np.int16(np.int16(r) + np.int16(off_out))), qmin), qmax)
+        out[i] = min(max(r, lo), hi)
+    for i in range(start, n):
+        out[i] = min(max(_add_sub_one(x[_at(ix, i)], y[_at(iy, i)], p) + off_out, lo), hi)
 
 
 @njit(cache=True, inline="always")

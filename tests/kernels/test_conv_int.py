@@ -139,7 +139,7 @@ def test_depthwise_int8_extremes(seed):
 @pytest.mark.parametrize("dtype,per_channel", [  # uint8 weights are per tensor only
     (np.int8, False), (np.int8, True), (np.int16, False), (np.int16, True), (np.uint8, False)])
 @pytest.mark.parametrize("rows,units,depth,activation", [
-    (1, 10, 32, "NONE"), (3, 7, 1300, "RELU"), (2, 5, 16, "RELU6")])
+    (1, 10, 32, "NONE"), (3, 7, 1300, "RELU"), (2, 5, 16, "RELU6"), (6, 9, 40, "RELU")])
 def test_fully_connected_integer(dtype, per_channel, rows, units, depth, activation):
     quantized_case("FULLY_CONNECTED", dtype, (rows, depth), (units, depth),
                    {"fused_activation_function": activation}, per_channel=per_channel,
