@@ -5,11 +5,12 @@
     RELU_N1_TO_1    1                          int8/uint8 too
     RELU_0_TO_1     1                          int8/uint8 too
     LEAKY_RELU      1-2  (2 int16-q)          option alpha; int8/uint8 too
-    PRELU           1                          alpha broadcasts into the input's shape
-    ELU             1                          int8 (LUT) too
-    LOGISTIC, TANH  1-3  (2 int8-q, 3 int16-q) int16 not supported yet
-    HARD_SWISH      1                          int8/uint8 too
-    GELU            1-2  (2 int8/uint8-q)      option approximate (tanh form)
+    PRELU           1                          alpha broadcasts into the input's shape;
+                                               int8/uint8 too, int16 with an int8 alpha
+    ELU             1                          int8 (LUT) too; no int16 (nor in LiteRT)
+    LOGISTIC, TANH  1-3  (2 int8-q, 3 int16-q) int16 symmetric, output scale 2**-15
+    HARD_SWISH      1                          int8/uint8 too; no int16 (nor in LiteRT)
+    GELU            1-2  (2 int8/uint8-q)      option approximate (tanh form); int16 too
     SOFTMAX         1-3  (2 int8-q, 3 int16-q) option beta, over the last axis
     LOG_SOFTMAX     1-2  (2 int8/uint8-q)      over the last axis
 
@@ -18,7 +19,9 @@ scratch); exact GELU (numpy has no erfc) and the two softmaxes (row reductions) 
 loops. Integer inputs take LiteRT's builtin integer kernels, bit-exact: rescaling clamps
 for the RELUs, 256-entry LUTs built in float32 for 8-bit LOGISTIC/TANH/GELU/ELU, int16
 fixed point for HARD_SWISH, float32 exp tables for 8-bit (LOG_)SOFTMAX and exp / 1/(1+x)
-interpolation LUTs for int16 SOFTMAX (``activations_quantized``, ``int_math``).
+interpolation LUTs for int16 SOFTMAX (``activations_quantized``, ``int_math``); int16
+LOGISTIC/TANH (gemmlowp fixed point or a sigmoid-table interpolation) and GELU (513-entry
+LUT) as 65536-entry tables built at prepare (``int16_math``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 kernels: rescaling clamps for the RELUs, 256-entry LUTs built in float32 for 8-bit
 LOGISTIC/TANH/GELU/ELU, int16 fixed point for HARD_SWISH, float32 exp tables for 8-bit
 (LOG_)SOFTMAX and exp / 1/(1+x) interpolation LUTs for int16 SOFTMAX (``int_math``).
+int16 LOGISTIC/TANH (gemmlowp fixed point or a sigmoid-table interpolation, by input
+scale) and GELU (513-entry LUT) become a 65536-entry table at prepare (``int16_math``).
 
 ``INTEGER_PREPARES`` maps each op to its integer prepare; ``activations`` dispatches to it
 for int8/uint8/int16 inputs.
@@ -13,7 +15,7 @@ import math
 
 import numpy as np
 
-from . import int_math, quant
+from . import int16_math, int_math, quant
 from .api import PrepareContext, Run, TensorSpec
 from .elementwise import dtypes
 from .fixed_point import quantize_multiplier
@@ -148,11 +150,13 @@ def _int_lut(transform, out_scale: float | None = None, dtypes: dict = _SAME_8):
 
 
 def _int_prelu(ctx: PrepareContext) -> Run:
-    x, out = _quantized_io(ctx, _SAME_8)
+    x, out = _quantized_io(ctx, _SAME_ALL)
     ctx.check(len(ctx.inputs) == 2 and ctx.inputs[1] is not None, "needs an alpha input")
     alpha = ctx.inputs[1]
-    ctx.check(alpha.dtype == x.dtype and quant.is_quantized(alpha),
-              f"alpha must be quantized {x.dtype}, not {alpha.dtype}")
+    # LiteRT's int16 kernel reads alpha as int8 whatever its type
+    alpha_dtype = np.dtype(np.int8) if x.dtype == np.int16 else x.dtype
+    ctx.check(alpha.dtype == alpha_dtype and quant.is_quantized(alpha),
+              f"alpha must be quantized {alpha_dtype} for {x.dtype} input, not {alpha.dtype}")
     ctx.check(ctx.broadcast(x, alpha) == x.shape,
               f"alpha of shape {list(alpha.shape)} must broadcast into the input's "
               f"shape {list(x.shape)}")
@@ -171,7 +175,54 @@ def _int_prelu(ctx: PrepareContext) -> Run:
 
 def _int_gelu(ctx: PrepareContext) -> Run:
     approximate = ctx.options.get("approximate", False)
-    return _int_lut(int_math.gelu_tanh_f32 if approximate else int_math.gelu_f32)(ctx)
+    if ctx.inputs[0].dtype != np.int16:
+        return _int_lut(int_math.gelu_tanh_f32 if approximate else int_math.gelu_f32)(ctx)
+    x, out = _int16_io(ctx)
+    transform = int16_math.gelu_tanh_f32 if approximate else int16_math.gelu_f32
+    lut = int_math.lut_int16(transform, x.scale, x.zero_point, out.scale, out.zero_point,
+                             float32=True)
+    return _table_run(int16_math.table_from_lut513(lut))
+
+
+def _int16_io(ctx: PrepareContext) -> tuple[TensorSpec, TensorSpec]:
+    x, out = _quantized_io(ctx, {"int16": ("int16",)})
+    for role, spec in (("input", x), ("output", out)):
+        scale = float(np.float32(spec.scale))
+        ctx.check(math.isfinite(scale) and scale > 0,
+                  f"the {role} scale must be positive and finite, not {scale}")
+    return x, out
+
+
+def _table_run(table: np.ndarray) -> Run:
+    def run(ins, outs, scratch):
+        int16_math.apply_table16(ins[0].reshape(-1), table, outs[0].reshape(-1))
+    return run
+
+
+def _int16_logistic_tanh(tanh: bool, prepare_8bit):
+    """int16 LOGISTIC / TANH (symmetric, output scale 2**-15), 8-bit through
+    ``prepare_8bit``. Input scale 2**-12 (TANH also 2**-11) takes gemmlowp's fixed
+    point, any other the sigmoid-table path (``int16_math``)."""
+    def prepare(ctx: PrepareContext) -> Run:
+        if ctx.inputs[0].dtype != np.int16:
+            return prepare_8bit(ctx)
+        x, out = _int16_io(ctx)
+        ctx.check(x.zero_point == 0 and out.zero_point == 0,
+                  "int16 input and output must have zero point 0")
+        out_log2, out_pot = int16_math.checked_log2(out.scale)
+        exact = tanh or np.float32(out.scale) == np.float32(2.0**-15)  # LOGISTIC: exactly
+        ctx.check(exact and out_pot and out_log2 == -15,
+                  f"the output scale must be 2**-15, not {float(np.float32(out.scale))}")
+        in_log2, in_pot = int16_math.checked_log2(x.scale)
+        left_shift, multiplier = 12 + in_log2, 0
+        if not (in_pot and left_shift in ((0, 1) if tanh else (0,))):
+            multiplier, left_shift = int16_math.rescale_params(x.scale)
+        if multiplier > 0:
+            table = int16_math.table_sigmoid_lut(tanh, multiplier, left_shift)
+        else:   # LiteRT's optimized (gemmlowp) kernel, also for a multiplier out of range
+            table = int16_math.table_gemmlowp(tanh, int(tanh and left_shift != 0))
+        return _table_run(table)
+    return prepare
 
 
 def _int_hard_swish(ctx: PrepareContext) -> Run:
@@ -212,8 +263,8 @@ INTEGER_PREPARES = {
     "LEAKY_RELU": _int_leaky_relu,
     "PRELU": _int_prelu,
     "ELU": _int_lut(int_math.elu_f32, dtypes={"int8": ("int8",)}),
-    "LOGISTIC": _int_lut(int_math.logistic_f32, 1 / 256),
-    "TANH": _int_lut(int_math.tanh_f32),
+    "LOGISTIC": _int16_logistic_tanh(False, _int_lut(int_math.logistic_f32, 1 / 256)),
+    "TANH": _int16_logistic_tanh(True, _int_lut(int_math.tanh_f32)),
     "HARD_SWISH": _int_hard_swish,
     "GELU": _int_gelu,
     "SOFTMAX": prepare_softmax_int,

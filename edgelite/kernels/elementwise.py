@@ -18,8 +18,8 @@ Quantized paths (int8/uint8 always, int16 when quantized; ``elementwise_quantize
 ADD, SUB, MUL on int8/uint8/int16 (int16 zero points 0; ADD/SUB int16 with power-of-two
 scales take TFLite's saturating shift path unless ``pot_scale_int16`` is false) and
 SQUARED_DIFFERENCE on int8, bit-exact with LiteRT's builtin kernels, including the int16
-wrap of its vector blocks for same-shape and single-value broadcasts. DIV on uint8 is not
-supported. MAXIMUM and MINIMUM compare raw values whatever the quantization, in TFLite
+wrap of its vector blocks for same-shape and single-value broadcasts; DIV on int8/uint8/int16
+(any zero points). MAXIMUM and MINIMUM compare raw values whatever the quantization, in TFLite
 and here.
 
 A zero divisor fails where TFLite's does (DIV and FLOOR_MOD on integers, FLOOR_DIV on any
@@ -38,6 +38,7 @@ from . import fused_activation
 from .api import KernelDef, PrepareContext, Run, TensorSpec
 from .elementwise_quantized import (
     prepare_quantized_arith,
+    prepare_quantized_div,
     prepare_squared_difference_int8,
     quantized_inputs,
 )
@@ -153,6 +154,8 @@ def prepare_add_sub_mul(ctx: PrepareContext) -> Run:
 
 
 def prepare_div(ctx: PrepareContext) -> Run:
+    if quantized_inputs(ctx):
+        return prepare_quantized_div(ctx)
     a, b, shape = binary_inputs(ctx, dtypes("float32 int32"), _SMALL_INTS)
     ctx.set_output(0, shape, a.dtype)
     bounds = _activation_bounds(ctx, a.dtype)

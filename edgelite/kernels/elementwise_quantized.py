@@ -1,5 +1,6 @@
-"""TFLite's quantized ADD, SUB, MUL (int8, uint8, int16) and SQUARED_DIFFERENCE (int8),
-bit-exact with LiteRT's builtin kernels; the arithmetic lives in ``int_math``.
+"""TFLite's quantized ADD, SUB, MUL, DIV (int8, uint8, int16) and SQUARED_DIFFERENCE
+(int8), bit-exact with LiteRT's builtin kernels; the arithmetic lives in ``int_math``
+(DIV's in ``div_math``).
 
 ADD/SUB int16 with power-of-two scales take TFLite's saturating shift path unless the
 ``pot_scale_int16`` option is false. ``elementwise`` dispatches here when
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import int_math, quant
+from . import div_math, int_math, quant
 from .api import PrepareContext, Run
 from .fixed_point import quantize_multiplier
 
@@ -86,6 +87,34 @@ def prepare_quantized_arith(ctx: PrepareContext) -> Run:
                                   outs[0].reshape(-1), left_shift, off1, m1, s1, off2, m2,
                                   s2, sign2, off_out, mo, so, lo, hi, wrap_n, qmin, qmax,
                                   neon_n)
+    return run
+
+
+def prepare_quantized_div(ctx: PrepareContext) -> Run:
+    """DIV on int8/uint8/int16 quantized tensors (any zero points), as LiteRT's integer
+    kernel: a divisor equal to its zero point fails, at prepare when it is constant."""
+    a, b, out, shape = _quantized_operands(ctx, _SMALL_INTS)
+    lo, hi = quant.output_activation_range(ctx, out)
+    with np.errstate(all="ignore"):   # float32, as TFLite's prepare computes it
+        real = np.float32(a.scale) / (np.float32(b.scale) * np.float32(out.scale))
+    ctx.check(bool(np.isfinite(real)) and real > 0,
+              f"the output multiplier s_x / (s_y * s_out) = {float(real)} is out of range")
+    m, s = div_math.quantize_multiplier_uncapped(float(real))
+    ix = int_math.broadcast_index(a.shape, shape)
+    iy = int_math.broadcast_index(b.shape, shape)
+    args = (-a.zero_point, -b.zero_point, out.zero_point, m, s, lo, hi)
+    zp_b = b.zero_point
+    if b.is_const:
+        ctx.check(not div_math.has_zero_divisor(np.ravel(b.data), zp_b),
+                  "the divisor has a zero element (a value equal to its zero point)")
+    # named as the interpreter names a prepare error (elementwise.op_label)
+    message = f"subgraph {ctx.subgraph_index}, operator {ctx.op_index} (DIV): division by zero"
+
+    def run(ins, outs, scratch):
+        y = ins[1].reshape(-1)
+        if div_math.has_zero_divisor(y, zp_b):
+            raise RuntimeError(message)
+        div_math.div_quantized(ins[0].reshape(-1), y, ix, iy, outs[0].reshape(-1), *args)
     return run
 
 

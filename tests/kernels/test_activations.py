@@ -88,8 +88,8 @@ def _prepare(model: ir.Model) -> None:
 @pytest.mark.parametrize("opcode,dtype,quantized,match", [
     ("RELU", np.int8, False, r"the input \(int8\) must be quantized"),
     ("SOFTMAX", np.int8, False, r"the input \(int8\) must be quantized"),
-    ("LOGISTIC", np.int16, True, "int16 inputs are not supported"),
-    ("GELU", np.int16, True, "int16 inputs are not supported"),
+    ("ELU", np.int16, True, "int16 inputs are not supported"),
+    ("RELU_N1_TO_1", np.int16, True, "int16 inputs are not supported"),
     ("HARD_SWISH", np.int16, True, "int16 inputs are not supported"),
     ("ELU", np.uint8, True, "uint8 inputs are not supported")])
 def test_integer_inputs_outside_the_integer_kernels_fail(opcode, dtype, quantized, match):

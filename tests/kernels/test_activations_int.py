@@ -9,7 +9,7 @@ import pytest
 from edgelite.interpreter import Interpreter
 from edgelite.kernels.api import PrepareError
 from edgelite.schema import ir, write
-from tests.kernels.harness import compare, op_model
+from tests.kernels.harness import compare, op_model, run_litert
 
 RANGE = {np.int8: (-128, 127), np.uint8: (0, 255), np.int16: (-32768, 32767)}
 
@@ -135,6 +135,86 @@ def test_logistic_tanh_8bit(opcode, dtype):
         run_unary(opcode, x, qx, dtype, qo)
 
 
+# ------------------------------------------------------------------ int16 LOGISTIC, TANH, GELU
+ALL_INT16 = np.arange(-32768, 32768).astype(np.int16)
+
+
+def odd_int16_cases(rng):
+    """Every int16 value (65536, a multiple of the vector blocks), every value but one in
+    shuffled order (65535, a scalar tail) and a short tail-only tensor."""
+    shuffled = ALL_INT16[1:].copy()
+    rng.shuffle(shuffled)
+    return [ALL_INT16.reshape(16, 4096), shuffled, np.array([-32768, -1, 0, 1, 32767, 4096,
+                                                            -4097], np.int16)]
+
+
+def both_reject(model, feeds, match):
+    """LiteRT refuses the model (at prepare or invoke) and edgelite refuses it at prepare."""
+    with pytest.raises(RuntimeError):
+        run_litert(model, feeds)
+    prepare_fails(model, match)
+
+
+# input scales: 2**-12 (and 2**-11 for TANH) take gemmlowp's fixed point; the rest the
+# sigmoid-table path, including scales just off a power of two, one whose multiplier
+# overflows int32 (back to the fixed-point kernel) and one with the 31-bit shift
+INT16_SCALES = [2.0**-12, 2.0**-11, 2.0**-10, 2.0**-15, 2.0**-12 * 2.0**0.0009,
+                2.0**-12 * 2.0**0.0011, 1e-3, 3e-4, 0.1, 5.0, 2e5, 1e-14]
+
+
+@pytest.mark.parametrize("opcode", ["LOGISTIC", "TANH"])
+def test_logistic_tanh_int16(opcode):
+    rng = np.random.default_rng(len(opcode))
+    cases = odd_int16_cases(rng)
+    scales = INT16_SCALES + [float(10 ** rng.uniform(-6, 1)) for _ in range(4)]
+    for k, scale in enumerate(scales):
+        run_unary(opcode, cases[k % 3], qparams(scale), np.int16, qparams(2.0**-15), version=3)
+
+
+def test_int16_logistic_tanh_output_quantization():
+    x = ALL_INT16[:100]
+    # TANH takes an output scale within 1e-3 of 2**-15 in the exponent, LOGISTIC only 2**-15
+    run_unary("TANH", x, qparams(1e-3), np.int16, qparams(1 / 32767), version=3)
+    for opcode, scale, zp in [("LOGISTIC", 1 / 32767, 0), ("TANH", 2.0**-14, 0),
+                              ("TANH", 2.0**-15 * 2.0**0.0011, 0), ("LOGISTIC", 2.0**-15, 3)]:
+        model = op_model(opcode, [x], {}, input_quant=[qparams(1e-3)],
+                         outputs=[(np.dtype(np.int16), qparams(scale, zp))], version=3)
+        both_reject(model, [x], "output scale must be 2" if zp == 0 else "zero point 0")
+    model = op_model("TANH", [x], {}, input_quant=[qparams(1e-3, 1)],
+                     outputs=[(np.dtype(np.int16), qparams(2.0**-15))], version=3)
+    both_reject(model, [x], "zero point 0")
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_gelu_int16(approximate):
+    rng = np.random.default_rng(11 + approximate)
+    cases = odd_int16_cases(rng)
+    quants = [(qparams(1e-3), qparams(1e-3)), (qparams(1e-4), qparams(3e-5)),
+              (qparams(0.01), qparams(1e-4)), (qparams(2e-4, 1000), qparams(1e-4, -7))]
+    quants += [(qparams(float(10 ** rng.uniform(-5, 0)), int(rng.integers(-32768, 32768))),
+                qparams(float(10 ** rng.uniform(-5, 0)), int(rng.integers(-32768, 32768))))
+               for _ in range(3)]
+    for k, (qx, qo) in enumerate(quants):
+        run_unary("GELU", cases[k % 3], qx, np.int16, qo, {"approximate": approximate})
+
+
+@pytest.mark.parametrize("opcode,in_scale,out_scale", [
+    ("LOGISTIC", 0.0, 2.0**-15), ("TANH", 1e-3, 0.0), ("GELU", 0.0, 1e-3), ("GELU", 1e-3, 0.0)])
+def test_int16_zero_scales_fail_at_prepare(opcode, in_scale, out_scale):
+    x = ALL_INT16[:8]
+    model = op_model(opcode, [x], {}, input_quant=[qparams(in_scale)],
+                     outputs=[(np.dtype(np.int16), qparams(out_scale))], version=2)
+    prepare_fails(model, rf"\({opcode}\): the (in|out)put scale must be positive")
+
+
+@pytest.mark.parametrize("opcode", ["HARD_SWISH", "ELU"])
+def test_int16_activations_litert_lacks_fail_at_prepare(opcode):
+    x = ALL_INT16[:64]
+    model = op_model(opcode, [x], {}, input_quant=[qparams(1e-3)],
+                     outputs=[(np.dtype(np.int16), qparams(1e-3))])
+    both_reject(model, [x], rf"\({opcode}\): int16 inputs are not supported")
+
+
 # ------------------------------------------------------------------ HARD_SWISH
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8])
 @pytest.mark.parametrize("n", [256, 7, 1000])
@@ -196,6 +276,28 @@ def test_prelu(dtype, alpha_shape):
         model = op_model("PRELU", [x, alpha], {}, const=[False, const],
                          input_quant=[qx, qa], outputs=[(np.dtype(dtype), qo)])
         compare(model, [x] if const else [x, alpha])
+
+
+@pytest.mark.parametrize("alpha_shape", [(1, 1, 5), (4, 3, 5), (1,), (2, 4, 3, 5)], ids=str)
+def test_prelu_int16_with_int8_alpha(alpha_shape):
+    rng = np.random.default_rng(len(alpha_shape) + 40)
+    x = rand_values(rng, (2, 4, 3, 5), np.int16)
+    x.reshape(-1)[:2] = RANGE[np.int16]
+    for (qx, qo), const in zip(scale_cases(rng, np.int16), [True, False] * 3):
+        alpha = rand_values(rng, alpha_shape, np.int8)
+        qa = qparams(float(10 ** rng.uniform(-3, 0)), int(rng.integers(-128, 128)))
+        model = op_model("PRELU", [x, alpha], {}, const=[False, const],
+                         input_quant=[qx, qa], outputs=[(np.dtype(np.int16), qo)])
+        compare(model, [x] if const else [x, alpha])
+
+
+def test_prelu_int16_alpha_must_be_int8():
+    # LiteRT's int16 kernel reads any alpha's bytes as int8; edgelite refuses the mismatch
+    x, alpha = np.zeros((2, 5), np.int16), np.ones(5, np.int16)
+    model = op_model("PRELU", [x, alpha], {}, const=[False, True],
+                     input_quant=[qparams(0.01), qparams(0.1)],
+                     outputs=[(np.dtype(np.int16), qparams(0.01))])
+    prepare_fails(model, r"\(PRELU\): alpha must be quantized int8 for int16 input")
 
 
 # ------------------------------------------------------------------ ABS

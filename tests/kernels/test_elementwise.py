@@ -331,7 +331,7 @@ QUANT = ir.Quantization(scales=np.array([0.5], np.float32), zero_points=np.array
     ("SUB", np.int16, True, r"output \(int16\) must be quantized"),
     ("SQUARED_DIFFERENCE", np.int16, True, "quantized int16 inputs are not supported yet"),
     ("EQUAL", np.uint8, False, r"input 0 \(uint8\) must be quantized"),
-    ("DIV", np.uint8, True, "quantized uint8 inputs are not supported yet"),
+    ("DIV", np.uint8, True, r"output \(uint8\) must be quantized"),
     ("FLOOR_DIV", np.int8, True, "quantized int8"),
     ("SUB", np.int16, False, "quantized int16"),
     ("DIV", np.int64, False, r"int64 inputs are not supported \(takes float32, int32\)"),

@@ -10,7 +10,7 @@ import pytest
 from edgelite.interpreter import Interpreter
 from edgelite.kernels.api import PrepareError
 from edgelite.schema import ir, write
-from tests.kernels.harness import compare, op_model
+from tests.kernels.harness import compare, op_model, run_edgelite, run_litert
 
 RANGE = {np.int8: (-128, 127), np.uint8: (0, 255), np.int16: (-32768, 32767)}
 SHAPES = [((2, 3, 4), (2, 3, 4)), ((1, 5, 5, 3), (3,)), ((4, 1, 3), (1, 6, 1)),
@@ -228,3 +228,72 @@ def test_comparison_scales_litert_aborts_on_fail_at_prepare(scale):
     quant = None if scale is None else [qparams(scale), qparams(0.5)]
     model = op_model("EQUAL", [x, x], {}, input_quant=quant, outputs=[(np.bool_, None)])
     prepare_fails(model, "must be quantized" if scale is None else "exactly 1.0")
+
+
+# ------------------------------------------------------------------ DIV
+def off_zero_point(y: np.ndarray, zero_point: int) -> np.ndarray:
+    """``y`` with values equal to the zero point (a real zero divisor) moved off it."""
+    hi = RANGE[y.dtype.type][1]
+    y[y == zero_point] = zero_point + 1 if zero_point < hi else zero_point - 1
+    return y
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16])
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+def test_div_broadcast(dtype, shapes):
+    rng = np.random.default_rng(hash(("DIV", str(dtype), str(shapes))) % 2**32)
+    for trial in range(4):
+        qx, qy, qo = (rand_q(rng, dtype, dtype == np.int16 and trial % 2) for _ in range(3))
+        x = rand_values(rng, shapes[0], dtype)
+        y = off_zero_point(rand_values(rng, shapes[1], dtype), int(qy.zero_points[0]))
+        run_q("DIV", x, y, qx, qy, qo, {"fused_activation_function": ACTIVATIONS[trial]},
+              const=(False, trial == 1))
+
+
+# s_x / (s_y * s_out): ordinary, tiny (the rounding shift past 31 bits LiteRT's x86 build
+# turns into wrapped shifts), huge (an exponent past 30, kept uncapped), exactly 1
+@pytest.mark.parametrize("scales", [(0.1, 0.05, 0.2), (1e-5, 10.0, 10.0), (10.0, 1e-5, 1e-5),
+                                    (0.02, 0.5, 0.04), (3.0, 0.01, 7.0)], ids=str)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_div_8bit_every_value_pair(dtype, scales):
+    lo, hi = RANGE[dtype]
+    rng = np.random.default_rng(int(scales[0] * 1e5) % 997)
+    zx, zy, zo = (int(rng.integers(lo, hi + 1)) for _ in range(3))
+    x = np.arange(lo, hi + 1).astype(dtype).reshape(-1, 1)
+    y = np.delete(np.arange(lo, hi + 1), zy - lo).astype(dtype).reshape(1, -1)
+    run_q("DIV", x, y, qparams(scales[0], zx), qparams(scales[1], zy),
+          qparams(scales[2], zo))
+
+
+@pytest.mark.parametrize("scales", [(1e-3, 2e-3, 5e-4), (1e-5, 3.0, 0.2), (5.0, 1e-4, 1e-4)],
+                         ids=str)
+def test_div_int16_extremes(scales):
+    rng = np.random.default_rng(7)
+    x = np.concatenate([np.arange(-32768, 32768, 97), [32767, -1, 0, 1]]).astype(np.int16)
+    rng.shuffle(x)
+    y = off_zero_point(rand_values(rng, x.shape, np.int16), 0)
+    y[:4] = -32768, 32767, 1, -1
+    for zps in [(0, 0, 0), (-300, 12, 5000)]:
+        qx, qy, qo = (qparams(s, z) for s, z in zip(scales, zps))
+        run_q("DIV", x, off_zero_point(y.copy(), zps[1]), qx, qy, qo)
+
+
+@pytest.mark.parametrize("scales", [(0.0, 1.0, 1.0), (1.0, 0.0, 1.0), (1e-30, 1e30, 1.0)])
+def test_div_out_of_range_multiplier_fails_at_prepare(scales):
+    x = np.ones(3, np.int8)
+    model = op_model("DIV", [x, x], {}, input_quant=[qparams(scales[0]), qparams(scales[1])],
+                     outputs=[(x.dtype, qparams(scales[2]))])
+    prepare_fails(model, r"\(DIV\): the output multiplier .* is out of range")
+
+
+def test_div_zero_divisor_fails():
+    x, y = np.array([5, 9, 200], np.uint8), np.array([3, 128, 7], np.uint8)
+    q = [qparams(0.1, 10), qparams(0.2, 128), qparams(0.3, 0)]
+    prepare_fails(op_model("DIV", [x, y], {}, const=[False, True], input_quant=q[:2],
+                           outputs=[(x.dtype, q[2])]), r"\(DIV\): the divisor has a zero")
+    model = op_model("DIV", [x, y], {}, input_quant=q[:2], outputs=[(x.dtype, q[2])])
+    for runtime in (run_litert, run_edgelite):   # LiteRT fails at invoke too
+        with pytest.raises(RuntimeError):
+            runtime(model, [x, y])
+    y[1] = 129
+    compare(model, [x, y])
