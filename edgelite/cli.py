@@ -50,17 +50,40 @@ def _parse_input_shapes(items: list[str]) -> dict:
     return shapes
 
 
+def _quantize_settings(conv, args: argparse.Namespace) -> None:
+    """--quantize / --calibration / --io-dtype as TFLiteConverter attributes."""
+    import numpy as np
+
+    from .converter import Optimize
+
+    if args.calibration and not args.quantize:
+        raise ValueError("--calibration needs --quantize")
+    if args.io_dtype and args.quantize != "int8":
+        raise ValueError("--io-dtype needs --quantize int8")
+    if not args.quantize:
+        return
+    if args.quantize != "int8":
+        raise ValueError(f"--quantize {args.quantize}: not available yet")
+    if not args.calibration:
+        raise ValueError("--quantize int8 needs --calibration FILE (.npy or .npz samples)")
+    from .quantize.dataset import load_calibration
+
+    conv.optimizations = [Optimize.DEFAULT]
+    conv.representative_dataset = load_calibration(args.calibration)
+    io = np.dtype(args.io_dtype or "float32")
+    conv.inference_input_type = conv.inference_output_type = io
+
+
 def _convert(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
     from .converter import Converter
 
-    if args.quantize:
-        raise ValueError(f"--quantize {args.quantize}: quantization is not available yet")
     conv = Converter.from_onnx(args.input)
     conv.io_layout = args.io_layout
     conv.input_shapes = _parse_input_shapes(args.input_shape) or None
+    _quantize_settings(conv, args)
     model = conv.convert_to_ir()
     from .schema import write
 
@@ -108,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fix an input's shape (repeatable)")
     c.add_argument("--quantize", choices=["int8", "int16x8", "float16", "dynamic"])
     c.add_argument("--calibration", help="calibration samples (.npy/.npz/image directory)")
+    c.add_argument("--io-dtype", choices=["float32", "int8", "uint8"],
+                   help="input/output type of an int8 model (default float32)")
     c.add_argument("--report", action="store_true", help="print a summary of the result")
     c.set_defaults(func=_convert)
     return parser

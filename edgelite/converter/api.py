@@ -5,10 +5,11 @@
     conv.input_shapes = {"input": [1, 3, 224, 224]}
     tflite_bytes = conv.convert()
 
-Quantization attributes (``optimizations``, ``representative_dataset``,
-``target_spec``, ``inference_input_type``/``inference_output_type``) are accepted with
-TFLiteConverter's names; the quantization passes come with the quantization issue, and
-until then asking for them fails clearly.
+Quantization attributes have TFLiteConverter's names: ``optimizations=[Optimize.DEFAULT]``
+with a ``representative_dataset`` gives a full-integer int8 model (float I/O behind
+QUANTIZE/DEQUANTIZE unless ``inference_input_type``/``inference_output_type`` are int8
+or uint8; ``target_spec.supported_ops = {OpsSet.TFLITE_BUILTINS_INT8}`` refuses float
+fallback). Dynamic range, float16 and int16x8 fail clearly until they are built.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..schema import ir, write
 from .errors import ConversionError
+from .versions import set_op_versions
 
 
 class Optimize:
@@ -80,11 +82,11 @@ class Converter:
 
         model = lower(self._model, input_shapes=self.input_shapes, io_layout=self.io_layout)
         model = optimize(model)
-        if self.optimizations or self.representative_dataset is not None or \
-                self.target_spec.supported_types or self.inference_input_type is not None:
-            raise ConversionError("quantization (optimizations / representative_dataset / "
-                                  "supported_types / inference types) is not available yet")
-        return model
+        from ..quantize import apply
+
+        model = apply(model, self, error=ConversionError)
+        # last, once ops and dtypes are final: each op's version follows what it uses
+        return set_op_versions(model)
 
     def convert(self) -> bytes:
         return write(self.convert_to_ir())

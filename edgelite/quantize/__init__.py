@@ -1,1 +1,86 @@
-"""edgelite.quantize (see ../shared/DESIGN.md); filled in by later issues."""
+"""edgelite.quantize: post-training quantization of the converter's IR (see
+../shared/DESIGN.md). ``apply`` maps a ``Converter``'s TFLiteConverter-style settings to
+a pass; ``calibrate`` and ``int8`` are the pieces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..schema import ir
+
+_INT8_OPS = "TFLITE_BUILTINS_INT8"
+_INT16X8_OPS = "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
+
+
+def _samples(dataset):
+    """TFLiteConverter's representative_dataset: a callable returning an iterable of
+    samples, or the iterable itself."""
+    return dataset() if callable(dataset) else dataset
+
+
+def _io_dtype(value, what: str) -> np.dtype:
+    if value is None:
+        return np.dtype(np.float32)
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        raise ValueError(f"{what} {value!r} is not a dtype") from None
+    if dtype not in (np.dtype(np.float32), np.dtype(np.int8), np.dtype(np.uint8)):
+        raise ValueError(f"{what} must be float32, int8 or uint8, not {dtype}")
+    return dtype
+
+
+def apply(model: ir.Model, settings, progress: Callable[[int], None] | None = None,
+          error=ValueError) -> ir.Model:
+    """The quantized model ``settings`` (optimizations, representative_dataset,
+    target_spec, inference_input_type / inference_output_type) ask for, or ``model``
+    unchanged when they ask for none. Modes not built yet fail with ``error``."""
+    ops = set(settings.target_spec.supported_ops)
+    types = list(settings.target_spec.supported_types)
+    wants_io = settings.inference_input_type is not None or \
+        settings.inference_output_type is not None
+    if not settings.optimizations and settings.representative_dataset is None \
+            and not types and not wants_io:
+        return model
+    if _INT16X8_OPS in ops:
+        raise error("int16x8 quantization is not available yet")
+    if types and any(np.dtype(t) == np.float16 for t in types):
+        raise error("float16 quantization is not available yet")
+    if settings.representative_dataset is None:
+        raise error("dynamic-range quantization (optimizations without a "
+                    "representative_dataset) is not available yet")
+    if not settings.optimizations:
+        raise error("a representative_dataset needs optimizations=[Optimize.DEFAULT]")
+    from .calibrate import calibrate
+    from .int8 import quantize_int8
+
+    from .bias_correction import PatchMean
+    from .rules import WEIGHTED
+
+    try:
+        io = (_io_dtype(settings.inference_input_type, "inference_input_type"),
+              _io_dtype(settings.inference_output_type, "inference_output_type"))
+    except ValueError as e:
+        raise error(str(e)) from None
+    estimator = getattr(settings, "range_estimator", "mse")
+    keep = 0 if estimator == "minmax" else 4096
+    sg = model.subgraphs[0]
+    patches, observers = {}, {}
+    if getattr(settings, "bias_correction", True):
+        for k, op in enumerate(sg.operators):
+            if op.opcode in WEIGHTED and sg.tensors[op.inputs[1]].is_constant:
+                patches[k] = PatchMean(sg, op)
+                observers.setdefault(op.inputs[0], []).append(patches[k])
+    try:
+        ranges = calibrate(model, _samples(settings.representative_dataset), progress, keep,
+                           observers)
+    except ValueError as e:
+        raise error(str(e)) from None
+    try:
+        return quantize_int8(model, ranges, *io,
+                             strict=_INT8_OPS in ops and "TFLITE_BUILTINS" not in ops,
+                             estimator=estimator, patch_means=patches)
+    except ValueError as e:
+        raise error(str(e)) from None
