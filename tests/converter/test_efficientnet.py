@@ -45,6 +45,11 @@ def test_efficientnet_lite0_matches_onnxruntime(layout):
     ops = collections.Counter(op.opcode for op in read(blob).subgraphs[0].operators)
     if layout == "nhwc":
         assert ops["TRANSPOSE"] == 0, ops
+        # the 33 Clip(0, 6) are fused into the conv before each (converter passes)
+        assert ops["RELU6"] == 0, ops
+        fused = collections.Counter(op.options.get("fused_activation_function")
+                                    for op in read(blob).subgraphs[0].operators)
+        assert fused["RELU6"] == 33, fused
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32)
     want = _ort(path, x)
     feed = x if layout == "keep" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
