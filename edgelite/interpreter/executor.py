@@ -224,8 +224,11 @@ class SubgraphExecutor:
         target = self.variables[t]
         if initial is not None and np.size(initial) == target.size:
             np.copyto(target, np.asarray(initial).reshape(target.shape))
-        else:
-            target.fill(0)
+            return
+        # LiteRT resets an int8 variable (e.g. an integer LSTM's state) to its zero point
+        q = self.sg.tensors[t].quantization
+        zp = int(q.zero_points[0]) if q is not None and len(q.zero_points) else 0
+        target.fill(zp if target.dtype == np.int8 else 0)
 
     # ------------------------------------------------------------------ invoke
     def invoke_profiled(self, totals: dict) -> None:

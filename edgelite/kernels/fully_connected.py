@@ -27,6 +27,7 @@ from .conv_quantized import (
     prepare_fully_connected_quantized,
 )
 from .dequantize import densify
+from .matmul_hybrid import prepare_batch_matmul_hybrid
 
 
 def _fc_weights(ctx: PrepareContext) -> np.ndarray | None:
@@ -96,6 +97,8 @@ def prepare_batch_matmul(ctx: PrepareContext) -> Run:
     adj_x, adj_y = bool(ctx.options.get("adj_x")), bool(ctx.options.get("adj_y"))
     if is_integer_op(ctx):
         return prepare_batch_matmul_quantized(ctx, adj_x, adj_y)
+    if is_hybrid_op(ctx):
+        return prepare_batch_matmul_hybrid(ctx, adj_x, adj_y)
     m, k, lhs = _operand(ctx, 0, adj_x)
     k2, n, rhs = _operand(ctx, 1, adj_y)
     a, b = ctx.input(0), ctx.input(1)

@@ -9,9 +9,12 @@ Prepare validates every shape, then packs the gates' weights once into transpose
 ``[features, gates * n_cell]`` matrices (at run time into scratch when a weight is not
 constant); the step math lives in :mod:`edgelite.kernels.lstm_cell`.
 
-Hybrid (int8 weights, float activations) and fully integer (int8/int16) variants are
-registered but rejected in prepare (a later issue). v4's diagonal recurrent weights
-(``[n_cell]`` vectors, ``z += w_h * h`` elementwise) are expanded to diagonal matrices.
+Hybrid ops (float32 input, int8 weight matrices; all three ops) and the fully integer
+UNIDIRECTIONAL_SEQUENCE_LSTM (int8 input, int16 cell: LiteRT's 8x8_16 kernel) are
+validated here (``_DTYPES``: the dtype of every tensor kind per variant) and run by
+:mod:`edgelite.kernels.sequence_quantized`; int8 input to the other two ops is rejected.
+v4's diagonal recurrent weights (``[n_cell]`` vectors, ``z += w_h * h`` elementwise) are
+expanded to diagonal matrices (float only).
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ import numpy as np
 
 from .api import KernelDef, PrepareContext
 from .lstm_cell import ACTIVATION_CODES, CELL, FORGET, INPUT, OUTPUT, lstm_sequence, rnn_sequence
+from .sequence_quantized import (
+    check_quantized_weight,
+    hybrid_lstm_sequence,
+    is_hybrid_weight,
+    pack_hybrid,
+    prepare_hybrid_rnn,
+    prepare_integer_lstm,
+)
 
 _SLOTS = (INPUT, FORGET, CELL, OUTPUT)   # packed slot of TFLite's i, f, c, o tensors
 
@@ -72,6 +83,7 @@ class _Cell:
     flags: np.ndarray = None
     packed: list | None = None     # None: packed into scratch on every run
     first_scratch: int = 0
+    hybrid: object = None          # sequence_quantized.HybridWeights for int8 weights
 
     @property
     def width(self) -> int:
@@ -111,16 +123,29 @@ class _Cell:
         return dst
 
 
-def _float_weight(ctx: PrepareContext, i: int, shape: tuple, what: str, required=True):
-    """Input ``i`` checked to be a float32 tensor of ``shape`` (None if absent, allowed
-    unless ``required``)."""
+# dtype of each kind of weight tensor, per kernel variant: float, hybrid (int8 weights,
+# float activations) and integer (8x8_16: int8 activations, int16 cell)
+_DTYPES = {"float": {"matrix": np.float32, "peephole": np.float32, "bias": np.float32,
+                     "ln": np.float32},
+           "hybrid": {"matrix": np.int8, "peephole": np.int8, "bias": np.float32,
+                      "ln": np.float32},
+           "integer": {"matrix": np.int8, "peephole": np.int16, "bias": np.int32,
+                       "ln": np.int16}}
+
+
+def _weight(ctx: PrepareContext, i: int, shape: tuple, what: str, required=True,
+                  kind: str = "bias", mode: str = "float"):
+    """Input ``i`` checked to be a tensor of ``shape`` with the dtype ``_DTYPES`` gives its
+    ``kind`` in ``mode`` — constant (integer ones with one scale) unless ``mode`` is
+    float. None if absent, allowed unless ``required``."""
     t = ctx.input(i)
     if t is None:
         ctx.check(not required, f"input {i} ({what}) is required")
         return None
-    ctx.check(t.dtype != np.int8 and t.dtype != np.uint8,
-              f"hybrid (int8 weight) kernels are not supported yet (input {i}, {what})")
-    ctx.check(t.dtype == np.float32, f"input {i} ({what}) must be float32, got {t.dtype}")
+    dtype = np.dtype(_DTYPES[mode][kind])
+    ctx.check(t.dtype == dtype, f"input {i} ({what}) must be {dtype}, got {t.dtype}")
+    if mode != "float":
+        check_quantized_weight(ctx, i, what, scaled=dtype.kind == "i" and dtype.itemsize < 4)
     ctx.check(tuple(t.shape) == shape,
               f"input {i} ({what}) has shape {list(t.shape)}, expected {list(shape)}")
     return t
@@ -131,9 +156,12 @@ def _present(ctx: PrepareContext, indices) -> list:
 
 
 def _check_cell(ctx: PrepareContext, lay: _Layout, n_input: int, n_aux: int,
-                diagonal: bool = False) -> _Cell:
-    """Validate one direction's tensors (TFLite's rules) and size its :class:`_Cell`."""
+                diagonal: bool = False, mode: str = "float") -> _Cell:
+    """Validate one direction's tensors (TFLite's rules, dtypes per ``mode``, see
+    ``_DTYPES``) and size its :class:`_Cell`."""
     w_o, r_o = ctx.input(lay.w[3]), ctx.input(lay.r[3])
+    ctx.check(mode == "float" or not diagonal,
+              "diagonal recurrent weights are not supported with int8 weights")
     ctx.check(w_o is not None and len(w_o.shape) == 2, "input_to_output weights must be 2-D")
     ctx.check(r_o is not None and len(r_o.shape) == (1 if diagonal else 2),
               f"recurrent_to_output weights must be {1 if diagonal else 2}-D")
@@ -144,34 +172,36 @@ def _check_cell(ctx: PrepareContext, lay: _Layout, n_input: int, n_aux: int,
               "input_to_input and recurrent_to_input weights must be both present or absent")
     for gate in range(4):
         required = gate > 0 or not cifg
-        _float_weight(ctx, lay.w[gate], (nc, n_input), "input weights", required)
-        _float_weight(ctx, lay.r[gate], (nc,) if diagonal else (nc, n_out),
-                      "recurrent weights", required)
+        _weight(ctx, lay.w[gate], (nc, n_input), "input weights", required, "matrix",
+                      mode)
+        _weight(ctx, lay.r[gate], (nc,) if diagonal else (nc, n_out),
+                      "recurrent weights", required, "matrix", mode)
         ctx.check((ctx.input(lay.bias[gate]) is None) == (gate == 0 and cifg),
                   "the input gate bias must be present exactly when the input gate is")
-        _float_weight(ctx, lay.bias[gate], (nc,), "gate bias", False)
+        _weight(ctx, lay.bias[gate], (nc,), "gate bias", False, "bias", mode)
     peep = _present(ctx, lay.peephole)
     peephole = peep[2]       # with CIFG a cell_to_input weight may come along, unused
     ctx.check(peep[1:] == [peephole] * 2 and peep[0] in ((peephole,) if not cifg else
                                                          (False, peephole)),
               "peephole weights must be all present or all absent")
     for i in lay.peephole:
-        _float_weight(ctx, i, (nc,), "peephole weights", False)
-    proj = _float_weight(ctx, lay.proj, (n_out, nc), "projection weights", False) is not None
+        _weight(ctx, i, (nc,), "peephole weights", False, "peephole", mode)
+    proj = _weight(ctx, lay.proj, (n_out, nc), "projection weights", False, "matrix",
+                         mode) is not None
     ctx.check(proj or ctx.input(lay.proj_bias) is None, "projection bias without weights")
-    _float_weight(ctx, lay.proj_bias, (n_out,), "projection bias", False)
+    _weight(ctx, lay.proj_bias, (n_out,), "projection bias", False, "bias", mode)
     ctx.check(proj or n_out == nc, f"without projection n_output ({n_out}) must be n_cell")
     norm = lay.ln is not None and ctx.input(lay.ln[1]) is not None
     if norm:
         ctx.check(_present(ctx, lay.ln) == [not cifg, True, True, True],
                   "layer-norm coefficients must be present for every used gate")
         for i in lay.ln:
-            _float_weight(ctx, i, (nc,), "layer-norm coefficients", False)
+            _weight(ctx, i, (nc,), "layer-norm coefficients", False, "ln", mode)
     if n_aux:
         ctx.check(all(_present(ctx, lay.aux)[1 if cifg else 0:]),
                   "aux input weights must be present for every used gate")
         for i in lay.aux:
-            _float_weight(ctx, i, (nc, n_aux), "aux input weights", False)
+            _weight(ctx, i, (nc, n_aux), "aux input weights", False, "matrix", mode)
     return _Cell(lay, n_input, n_aux, nc, n_out, cifg, peephole, norm, proj, diagonal,
                  np.array([cifg, peephole, norm, proj], np.int64))
 
@@ -183,10 +213,19 @@ def _check_state(ctx: PrepareContext, i: int, size: int, what: str) -> None:
               f"input {i} ({what}) must hold {size} float32 values, got {list(s.shape)}")
 
 
-def _plan_cell(ctx: PrepareContext, cell: _Cell, n_batch: int) -> None:
+def _plan_cell(ctx: PrepareContext, cell: _Cell, n_batch: int, hybrid: bool) -> None:
     """State checks, weight packing (now if constant, else per run) and scratch."""
     _check_state(ctx, cell.lay.h, n_batch * cell.n_out, "output state")
     _check_state(ctx, cell.lay.c, n_batch * cell.n_cell, "cell state")
+    if hybrid:
+        cell.hybrid = pack_hybrid(ctx, cell)
+        asymmetric = bool(ctx.options.get("asymmetric_quantize_inputs", False))
+        cell.flags = np.append(cell.flags, np.int64(asymmetric))
+        cell.first_scratch = len(ctx.scratch_requests)
+        ctx.scratch((cell.width,), np.float32)
+        ctx.scratch((cell.n_cell,), np.float32)
+        ctx.scratch((max(cell.n_input, cell.n_aux, cell.n_out, cell.n_cell),), np.int8)
+        return
     used = [i for i in (*cell.lay.w, *cell.lay.r, *cell.lay.peephole, *cell.lay.bias,
                         cell.lay.proj, cell.lay.proj_bias, *(cell.lay.ln or ()),
                         *(cell.lay.aux if cell.n_aux else ())) if ctx.input(i) is not None]
@@ -203,6 +242,15 @@ def _plan_cell(ctx: PrepareContext, cell: _Cell, n_batch: int) -> None:
 def _run_cell(cell: _Cell, ins, scratch, x, aux, time_major: bool, reverse: bool, clips,
               act: int, out, offset: int) -> None:
     s = cell.first_scratch
+    if cell.hybrid is not None:
+        hw = cell.hybrid
+        hybrid_lstm_sequence(x, aux, time_major, reverse, hw.w_in, hw.w_aux, hw.w_rec,
+                             hw.scales, hw.sums, hw.bias, hw.peep, hw.ln, hw.proj,
+                             hw.proj_scale, hw.proj_sums, hw.proj_bias, cell.flags, clips, act,
+                             ins[cell.lay.h].reshape(-1, cell.n_out),
+                             ins[cell.lay.c].reshape(-1, cell.n_cell), out, offset,
+                             scratch[s], scratch[s + 1], scratch[s + 2])
+        return
     packed = cell.packed if cell.packed is not None else \
         cell.pack(lambda i: None if i < 0 or ins[i] is None else ins[i], scratch[s + 2:s + 10])
     h = ins[cell.lay.h].reshape(-1, cell.n_out)
@@ -220,11 +268,12 @@ def _options(ctx: PrepareContext) -> tuple[np.ndarray, int]:
     return clips, ACTIVATION_CODES[name]
 
 
-def _sequence_input(ctx: PrepareContext, i: int = 0):
+def _sequence_input(ctx: PrepareContext, i: int = 0, int8: bool = False):
     x = ctx.input(i)
     ctx.check(x is not None and len(x.shape) == 3, "the input must be 3-D")
-    ctx.check(x.dtype == np.float32,
-              f"{x.dtype} (integer) sequence kernels are not supported yet")
+    ctx.check(x.dtype == np.float32 or (int8 and x.dtype == np.int8),
+              f"{x.dtype} input is not supported" + (" (float32 or int8)" if int8 else
+                                                     " (float32 only)"))
     return x
 
 
@@ -232,13 +281,17 @@ def prepare_unidirectional_lstm(ctx: PrepareContext):
     ctx.check(len(ctx.op.inputs) in (20, 24),
               f"expects 20 or 24 inputs, got {len(ctx.op.inputs)}")
     ctx.check(len(ctx.outputs) == 1, "expects one output")
-    x = _sequence_input(ctx)
+    x = _sequence_input(ctx, int8=True)
     time_major = bool(ctx.options.get("time_major", False))
     n_batch = x.shape[1] if time_major else x.shape[0]
     clips, act = _options(ctx)
     diagonal = bool(ctx.options.get("diagonal_recurrent_tensors", False))
-    cell = _check_cell(ctx, _UNI, x.shape[2], 0, diagonal)
-    _plan_cell(ctx, cell, n_batch)
+    mode = "integer" if x.dtype == np.int8 else \
+        "hybrid" if is_hybrid_weight(ctx.input(_UNI.w[3])) else "float"
+    cell = _check_cell(ctx, _UNI, x.shape[2], 0, diagonal, mode)
+    if mode == "integer":
+        return prepare_integer_lstm(ctx, cell, time_major, n_batch)
+    _plan_cell(ctx, cell, n_batch, mode == "hybrid")
     ctx.set_output(0, x.shape[:2] + (cell.n_out,), np.float32)
     aux = np.zeros(x.shape[:2] + (0,), np.float32)
 
@@ -266,10 +319,12 @@ def prepare_bidirectional_lstm(ctx: PrepareContext):
         _sequence_input(ctx, 39)
         ctx.check(aux_in.shape[:2] == x.shape[:2], "the aux input's time/batch must match")
     n_aux = aux_in.shape[2] if use_aux else 0
-    fw = _check_cell(ctx, _FW, x.shape[2], n_aux)
-    bw = _check_cell(ctx, _BW, ctx.input(bw_index).shape[2], n_aux)
-    _plan_cell(ctx, fw, n_batch)
-    _plan_cell(ctx, bw, n_batch)
+    hybrid = is_hybrid_weight(ctx.input(_FW.w[3]))
+    mode = "hybrid" if hybrid else "float"
+    fw = _check_cell(ctx, _FW, x.shape[2], n_aux, mode=mode)
+    bw = _check_cell(ctx, _BW, ctx.input(bw_index).shape[2], n_aux, mode=mode)
+    _plan_cell(ctx, fw, n_batch, hybrid)
+    _plan_cell(ctx, bw, n_batch, hybrid)
     ctx.set_output(0, x.shape[:2] + (fw.n_out + (bw.n_out if merge else 0),), np.float32)
     if not merge:
         ctx.set_output(1, x.shape[:2] + (bw.n_out,), np.float32)
@@ -293,9 +348,10 @@ def prepare_unidirectional_rnn(ctx: PrepareContext):
     w = ctx.input(1)
     ctx.check(w is not None and len(w.shape) == 2, "input weights must be 2-D")
     units = w.shape[0]
-    _float_weight(ctx, 1, (units, x.shape[2]), "input weights")
-    _float_weight(ctx, 2, (units, units), "recurrent weights")
-    _float_weight(ctx, 3, (units,), "bias")
+    mode = "hybrid" if is_hybrid_weight(w) else "float"
+    _weight(ctx, 1, (units, x.shape[2]), "input weights", True, "matrix", mode)
+    _weight(ctx, 2, (units, units), "recurrent weights", True, "matrix", mode)
+    _weight(ctx, 3, (units,), "bias", True, "bias", mode)
     h = ctx.input(4)
     _check_state(ctx, 4, n_batch * units, "hidden state")
     ctx.check(tuple(h.shape) == (n_batch, units), f"hidden state must be [{n_batch}, {units}]")
@@ -303,6 +359,8 @@ def prepare_unidirectional_rnn(ctx: PrepareContext):
     ctx.check(name in ACTIVATION_CODES, f"fused activation {name} is not supported")
     act = ACTIVATION_CODES[name]
     ctx.set_output(0, x.shape[:2] + (units,), np.float32)
+    if mode == "hybrid":
+        return prepare_hybrid_rnn(ctx, units, time_major, act)
     const = all(ctx.input(i).data is not None for i in (1, 2, 3))
     packed = [np.ascontiguousarray(np.asarray(ctx.input(i).data, np.float32).T)
               for i in (1, 2)] if const else None

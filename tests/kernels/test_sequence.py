@@ -222,7 +222,7 @@ def test_bad_inputs_name_the_op():
     sg = model.subgraphs[0]
     w = sg.tensors[sg.operators[0].inputs[2]]
     w.data, w.dtype = w.data.astype(np.int8), np.dtype(np.int8)
-    _expect_error(model, "UNIDIRECTIONAL_SEQUENCE_LSTM", "not supported yet")
+    _expect_error(model, "UNIDIRECTIONAL_SEQUENCE_LSTM", "input 2", "must be float32")
     model, _ = _uni_model()
     sg = model.subgraphs[0]
     w = sg.tensors[sg.operators[0].inputs[3]]
