@@ -1,7 +1,7 @@
 """Graph passes on the IR, each ``Model -> Model`` in its own module; ``optimize`` runs
 the default pipeline.
 
-Order: a PAD folds into its conv first (looking through the frontend's NCHW -> NHWC
+Order: operators on constants are evaluated first (by edgelite's kernels); a PAD folds into its conv first (looking through the frontend's NCHW -> NHWC
 TRANSPOSE, which leaves an NHWC -> NCHW -> NHWC round trip behind); then identities go,
 so that such a round trip or a same-shape RESHAPE between a layer and what follows it
 does not hide the patterns after; batch-norm folding runs before activation fusion, because
@@ -15,16 +15,17 @@ from __future__ import annotations
 
 from ...schema import ir
 from .dedupe_constants import dedupe_constants
+from .fold_constants import fold_constants
 from .fold_batch_norm import fold_batch_norms
 from .fold_pad import fold_pads
 from .fuse_activation import fuse_activations
 from .remove_dead import remove_dead_code
 from .remove_identity import remove_identities
 
-PIPELINE = (fold_pads, remove_identities, fold_batch_norms, fuse_activations,
+PIPELINE = (fold_constants, fold_pads, remove_identities, fold_batch_norms, fuse_activations,
             dedupe_constants, remove_dead_code)
 
-__all__ = ["PIPELINE", "dedupe_constants", "fold_batch_norms", "fold_pads",
+__all__ = ["PIPELINE", "dedupe_constants", "fold_batch_norms", "fold_constants", "fold_pads",
            "fuse_activations", "optimize", "remove_dead_code", "remove_identities"]
 
 
