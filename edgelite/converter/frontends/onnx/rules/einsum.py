@@ -4,8 +4,9 @@ Letters are classified against the output: kept by both operands (batch), only b
 (free), or summed (contracted when both operands have them, reduced first when only one
 does). Each operand is transposed to [batch, free, contracted] (resp. [batch, contracted,
 free]) and flattened to 3-D; the product is reshaped and transposed to the output order.
-An ellipsis stands for the leading dimensions. A letter repeated within one operand (a
-diagonal) is not supported.
+An ellipsis stands for the leading dimensions. A letter repeated within one operand takes
+that operand's diagonal first: the two axes moved last, flattened to ``n * n`` and sliced
+with stride ``n + 1``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,6 @@ def _parse(ctx, equation: str, ranks):
             term = term.replace("...", ell[len(ell) - n:] if n else "")
         if len(term) != rank:
             raise ctx.error(f"term {term!r} does not match an operand of rank {rank}")
-        if len(set(term)) != len(term):
-            raise ctx.error(f"Einsum {equation!r}: repeated letters in one operand "
-                            f"(diagonals) are not supported")
         out_terms.append(term)
     if "->" in eq:
         out = rhs.replace("...", ell)
@@ -56,6 +54,30 @@ def _transpose(ctx, v, perm):
                     [shape], [v.dtype])[0]
 
 
+def _diagonals(ctx, v, term: str):
+    """``v`` with every letter repeated in ``term`` reduced to its diagonal."""
+    while len(set(term)) != len(term):
+        c = next(c for c in term if term.count(c) > 1)
+        i = term.index(c)
+        j = term.index(c, i + 1)
+        n = v.shape[i]
+        if v.shape[j] != n:
+            raise ctx.error(f"Einsum letter {c!r} labels axes of sizes {n} and {v.shape[j]}")
+        others = [a for a in range(v.rank) if a not in (i, j)]
+        v = _transpose(ctx, v, others + [i, j])
+        lead = tuple(v.shape[:-2])
+        flat = _reshape_logical(ctx, v, lead + (n * n,))
+        r = flat.rank
+        idx = [ctx.constant_index(np.array(b, np.int32)) for b in
+               ([0] * r, list(lead) + [n * n], [1] * (r - 1) + [n + 1])]
+        opts = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,
+                "shrink_axis_mask": 0, "offset": False}
+        v = ctx.emit("STRIDED_SLICE", [ctx.logical(flat)] + idx, [lead + (n,)], [v.dtype],
+                     opts, version=4 if r > 4 else 1)[0]
+        term = "".join(term[a] for a in others) + c
+    return v, term
+
+
 def _sum_out(ctx, v, term, keep):
     axes = [i for i, c in enumerate(term) if c not in keep]
     if not axes:
@@ -69,6 +91,7 @@ def _einsum(ctx, node, ins, attrs):
     if len(ins) not in (1, 2):
         raise ctx.error("Einsum with more than two operands is not supported")
     terms, out = _parse(ctx, eq, [v.rank for v in ins])
+    ins, terms = zip(*[_diagonals(ctx, v, t) for v, t in zip(ins, terms)])
     if len(ins) == 1:
         v, term = _sum_out(ctx, ins[0], terms[0], set(out))
         return [_transpose(ctx, v, [term.index(c) for c in out])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import int_array, norm_axis, out_shape
+from ._common import int_array, norm_axis, out_info, out_shape
 from .elementwise import binary, scalar, select, unary
 
 
@@ -43,6 +43,11 @@ def _slice(ctx, node, ins, attrs):
         starts, ends = list(attrs["starts"]), list(attrs["ends"])
         axes = list(attrs.get("axes", range(len(starts))))
         steps = [1] * len(starts)
+    elif any(v is not None and v.const is None for v in ins[1:5]):
+        from .runtime_args import slice_runtime
+
+        opt = (list(ins) + [None, None])[3:5]
+        return [slice_runtime(ctx, x, ins[1], ins[2], opt[0], opt[1])]
     else:
         starts = list(int_array(ins[1], "Slice starts", ctx))
         ends = list(int_array(ins[2], "Slice ends", ctx))
@@ -70,7 +75,14 @@ def _split(ctx, node, ins, attrs):
     x = ins[0]
     axis = norm_axis(int(attrs.get("axis", 0)), x.rank, ctx)
     n = len(node.output)
-    if ctx.opset >= 13 and len(ins) > 1 and ins[1] is not None:
+    if ctx.opset >= 13 and len(ins) > 1 and ins[1] is not None and ins[1].const is None:
+        # sizes known only at run time: the outputs' inferred shapes hold them
+        known = [out_info(ctx, k)[0] for k in range(n)]
+        if any(s is None for s in known):
+            raise ctx.error("Split sizes known only at run time need statically known "
+                            "output shapes")
+        sizes = [int(s[axis]) for s in known]
+    elif ctx.opset >= 13 and len(ins) > 1 and ins[1] is not None:
         sizes = [int(s) for s in int_array(ins[1], "Split sizes", ctx)]
     elif "split" in attrs:
         sizes = [int(s) for s in attrs["split"]]
@@ -123,6 +135,11 @@ def _pad(ctx, node, ins, attrs):
         pads = [int(p) for p in attrs["pads"]]
         value = float(attrs.get("value", 0.0))
         axes = list(range(x.rank))
+    elif any(v is not None and v.const is None for v in ins[1:4]):
+        from .runtime_args import pad_runtime
+
+        opt = (list(ins) + [None, None])[2:4]
+        return [pad_runtime(ctx, x, ins[1], opt[0], opt[1], mode)]
     else:
         pads = [int(p) for p in int_array(ins[1], "Pad pads", ctx)]
         value = ins[2].const if len(ins) > 2 and ins[2] is not None and \
@@ -184,11 +201,18 @@ def _space_to_depth(ctx, node, ins, attrs):
 
     x = ins[0]
     bs = int(attrs["blocksize"])
+    mode = attrs.get("mode", b"DCR")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
     n, c, h, w = x.shape
     shape = (n, c * bs * bs, h // bs, w // bs)
     xi = ctx.physical(x, channels_last(4))
-    return ctx.emit("SPACE_TO_DEPTH", [xi], [shape], [x.dtype], {"block_size": bs},
-                    perm=channels_last(4))
+    y = ctx.emit("SPACE_TO_DEPTH", [xi], [shape], [x.dtype], {"block_size": bs},
+                 perm=channels_last(4))
+    if mode == "CRD":
+        # TFLite orders the output channels (b_h, b_w, c); CRD wants (c, b_h, b_w)
+        order = np.arange(c * bs * bs).reshape(bs * bs, c).T.reshape(-1)
+        y = _gather(ctx, node, [y[0], ctx.const_value(order.astype(np.int32))], {"axis": 1})
+    return y
 
 
 def _range(ctx, node, ins, attrs):

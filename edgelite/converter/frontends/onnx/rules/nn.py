@@ -1,4 +1,4 @@
-"""Convolutions, pooling, normalization and dense layers (NCHW in ONNX, NHWC in TFLite).
+"""Convolutions, normalization and dense layers (NCHW in ONNX, NHWC in TFLite).
 
 Spatial ops take their input channels-last and leave their output channels-last; the
 logical (ONNX) shapes are unchanged. ONNX's explicit pads become TFLite's SAME or VALID
@@ -232,95 +232,6 @@ def _reshape_logical(ctx, v, shape):
                     {"new_shape": list(shape)})[0]
 
 
-# --------------------------------------------------------------------------- pooling
-def _as_2d_pool(attrs: dict) -> dict:
-    """A 1-D pool's attributes for the same pool over [N, C, 1, L]."""
-    a = dict(attrs)
-    a["kernel_shape"] = [1] + list(attrs["kernel_shape"])
-    for key in ("strides", "dilations"):
-        if key in attrs:
-            a[key] = [1] + list(attrs[key])
-    if "pads" in attrs:
-        b, e = attrs["pads"]
-        a["pads"] = [0, b, 0, e]
-    return a
-
-
-def _pool(opcode):
-    def rule(ctx, node, ins, attrs, shape=None):
-        x = ins[0]
-        if x.rank == 3:     # 1-D pooling: a 2-D pool over height 1
-            n, c, length = x.shape
-            flat = out_shape(ctx, [])
-            y = rule(ctx, node, [_reshape_logical(ctx, x, (n, c, 1, length))],
-                     _as_2d_pool(attrs), shape=flat[:2] + (1,) + flat[2:])[0]
-            return [_reshape_logical(ctx, y, flat)]
-        if x.rank != 4:
-            raise ctx.error(f"{node.op_type} on a rank-{x.rank} input is not supported "
-                            f"(1-D and 2-D pooling only)")
-        kernel = [int(k) for k in attrs["kernel_shape"]]
-        strides, dilations, pads = _geometry(ctx, attrs, x, kernel)
-        if max(dilations) > 1:
-            raise ctx.error("dilated pooling is not supported")
-        shape = out_shape(ctx, []) if shape is None else shape
-        if attrs.get("ceil_mode", 0):
-            # ceil mode: extend the end padding so the last window fits (floor of the result)
-            pads = [(b, e + max(0, (o - 1) * s + k - (size + b + e)))
-                    for (b, e), o, s, k, size in zip(pads, shape[2:], strides, kernel,
-                                                     x.shape[2:])]
-        xi = ctx.physical(x, channels_last(4))
-        mode = _padding_mode(x.shape[2:], kernel, strides, [1, 1], pads)
-        include_pad = bool(attrs.get("count_include_pad", 0))
-        if opcode == "AVERAGE_POOL_2D" and mode == "SAME" and include_pad:
-            mode = None
-        if mode is None:
-            if opcode == "MAX_POOL_2D":
-                lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-                xi, _ = _pad_input(ctx, xi, x, pads, value=lowest)
-            elif include_pad:
-                xi, _ = _pad_input(ctx, xi, x, pads)
-            else:
-                raise ctx.error("AveragePool with asymmetric pads that exclude padding "
-                                "from the average has no TFLite equivalent")
-            mode = "VALID"
-        opts = {"padding": mode, "stride_h": strides[0], "stride_w": strides[1],
-                "filter_height": kernel[0], "filter_width": kernel[1],
-                "fused_activation_function": "NONE"}
-        return ctx.emit(opcode, [xi], [shape], [x.dtype], opts, perm=channels_last(4))
-    return rule
-
-
-def _lp_pool(ctx, node, ins, attrs):
-    """(sum over the window of |x|^p)^(1/p): an average pool that counts the zero padding,
-    times the window area."""
-    from .elementwise import binary, scalar, unary
-
-    x = ins[0]
-    p = float(attrs.get("p", 2))
-    if any(int(d) != 1 for d in attrs.get("dilations", [1])):
-        raise ctx.error("dilated LpPool is not supported")
-    powered = binary(ctx, "POW", unary(ctx, "ABS", x), scalar(ctx, p, x.dtype))
-    a = dict(attrs)
-    a["count_include_pad"] = 1
-    a.pop("p", None)
-    avg = _pool("AVERAGE_POOL_2D")(ctx, node, [powered], a)[0]
-    area = float(np.prod([int(k) for k in attrs["kernel_shape"]]))
-    return [binary(ctx, "POW", binary(ctx, "MUL", avg, scalar(ctx, area, x.dtype)),
-                   scalar(ctx, 1.0 / p, x.dtype))]
-
-
-def _global_pool(opcode):
-    def rule(ctx, node, ins, attrs):
-        x = ins[0]
-        perm = channels_last(x.rank)
-        xi = ctx.physical(x, perm)
-        axes = ctx.constant_index(np.arange(1, x.rank - 1, dtype=np.int32))
-        shape = x.shape[:2] + (1,) * (x.rank - 2)
-        return ctx.emit(opcode, [xi, axes], [shape], [x.dtype], {"keep_dims": True},
-                        perm=perm)
-    return rule
-
-
 # --------------------------------------------------------------------------- norms
 def _batch_norm(ctx, node, ins, attrs):
     x, scale, bias, mean, var = ins[:5]
@@ -407,7 +318,6 @@ def _matmul_nd(ctx, a, b, shape):
 
 
 RULES = {
-    "Conv": _conv, "ConvTranspose": _conv_transpose, "LpPool": _lp_pool, "MaxPool": _pool("MAX_POOL_2D"), "AveragePool": _pool("AVERAGE_POOL_2D"),
-    "GlobalAveragePool": _global_pool("MEAN"), "GlobalMaxPool": _global_pool("REDUCE_MAX"),
+    "Conv": _conv, "ConvTranspose": _conv_transpose,
     "BatchNormalization": _batch_norm, "Gemm": _gemm, "MatMul": _matmul,
 }

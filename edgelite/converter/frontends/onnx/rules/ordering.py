@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import int_array, norm_axis, out_shape
+from ._common import int_array, norm_axis, out_info, out_shape
 from .elementwise import unary
 from .movement import _positive_indices, as_int32
 
@@ -56,17 +56,28 @@ def _cumsum(ctx, node, ins, attrs):
 
 def _one_hot(ctx, node, ins, attrs):
     indices, depth_v, values = ins
-    depth = int(int_array(depth_v, "OneHot's depth", ctx)[0])
-    if values.const is None:
-        raise ctx.error("OneHot's values must be constant")
-    off, on = np.asarray(values.const).reshape(-1)[:2]
-    idx = _positive_indices(ctx, indices, depth)
     rank = indices.rank + 1
     axis = norm_axis(int(attrs.get("axis", -1)), rank, ctx)
+    if depth_v.const is None:
+        # depth known only at run time: the inferred output shape holds it
+        known, _ = out_info(ctx)
+        if known is None:
+            raise ctx.error("OneHot's depth known only at run time needs a statically "
+                            "known output shape")
+        depth = int(known[axis])
+    else:
+        depth = int(int_array(depth_v, "OneHot's depth", ctx)[0])
+    idx = _positive_indices(ctx, indices, depth)
     shape = out_shape(ctx, indices.shape[:axis] + (depth,) + indices.shape[axis:])
     dtype = values.dtype
-    args = [ctx.logical(idx), ctx.constant_index(np.array(depth, np.int32)),
-            ctx.constant_index(np.array(on, dtype)), ctx.constant_index(np.array(off, dtype))]
+    if values.const is not None:
+        off, on = np.asarray(values.const).reshape(-1)[:2]
+        on_t, off_t = (ctx.constant_index(np.array(v, dtype)) for v in (on, off))
+    else:     # [off, on] computed at run time: two scalar GATHERs
+        on_t, off_t = (ctx.emit("GATHER", [ctx.logical(values), ctx.constant_index(
+            np.array(k, np.int32))], [()], [dtype], {"axis": 0, "batch_dims": 0})[0].index
+            for k in (1, 0))
+    args = [ctx.logical(idx), ctx.constant_index(np.array(depth, np.int32)), on_t, off_t]
     return ctx.emit("ONE_HOT", args, [shape], [dtype], {"axis": axis})
 
 

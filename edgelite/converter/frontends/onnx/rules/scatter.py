@@ -8,7 +8,8 @@ the index value (constant iotas concatenated with the run-time index on a last a
 SCATTER_ND writes into zeros (adding duplicates), so a scatter *into data* is
 ``select(scatter_nd(idx, 1) > 0, scatter_nd(idx, updates), data)`` — reduction "none" —
 or ``data + scatter_nd(idx, updates)`` — reduction "add". (With reduction "none" ONNX leaves
-duplicate indices undefined; here they add.)
+duplicate indices undefined; here they add.) Reductions max, min and mul are unrolled over
+the update rows (bounded), so duplicate indices combine in order, exactly.
 
 Trilu keeps the elements with ``col - row >= k`` (upper) or ``<= k`` (lower): a constant
 ``col - row`` grid compared with ``k`` (which may be known only at run time).
@@ -53,14 +54,58 @@ def _gather_elements(ctx, node, ins, attrs):
     return ctx.emit("GATHER_ND", [ctx.logical(x), coords.index], [idx.shape], [x.dtype])
 
 
+_REDUCERS = {"max": "MAXIMUM", "min": "MINIMUM", "mul": "MUL"}
+_MAX_UNROLL = 256
+
+
+def _row(ctx, v, i: int):
+    """Row ``i`` of a [m, ...] value, kept as [1, ...]."""
+    begin = [i] + [0] * (v.rank - 1)
+    end = [i + 1] + list(v.shape[1:])
+    idx = [ctx.constant_index(np.array(b, np.int32)) for b in (begin, end, [1] * v.rank)]
+    opts = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,
+            "shrink_axis_mask": 0, "offset": False}
+    return ctx.emit("STRIDED_SLICE", [ctx.logical(v)] + idx, [(1,) + v.shape[1:]], [v.dtype],
+                    opts, version=4 if v.rank > 4 else 1)[0]
+
+
+def _scatter_reduce(ctx, data, coords_index: int, updates, reduction: str):
+    """max/min/mul scatter, one update row at a time in index order (duplicates combine
+    exactly as the ONNX reference does): SCATTER_ND of the row and of a hit mask, then
+    ``select(hit, op(data, row), data)``."""
+    t = ctx.sg.tensors[coords_index]
+    k = t.shape[-1]
+    m = int(np.prod(t.shape[:-1], dtype=np.int64))
+    if m > _MAX_UNROLL:
+        raise ctx.error(f"reduction {reduction!r} over {m} updates (more than "
+                        f"{_MAX_UNROLL}) is not supported")
+    rest = data.shape[k:]
+    coords = ctx.emit("RESHAPE", [coords_index, ctx.constant_index(np.array([m, k], np.int32))],
+                      [(m, k)], [np.int32], {"new_shape": [m, k]})[0]
+    rows = _reshape_logical(ctx, updates, (m,) + rest)
+    shape_t = ctx.constant_index(np.array(data.shape, np.int32))
+    ones = ctx.constant_index(np.ones((1,) + rest, np.int32))
+    for i in range(m):
+        c = _row(ctx, coords, i).index
+        scattered = ctx.emit("SCATTER_ND", [c, ctx.logical(_row(ctx, rows, i)), shape_t],
+                             [data.shape], [data.dtype])[0]
+        hit = ctx.emit("SCATTER_ND", [c, ones, shape_t], [data.shape], [np.int32])[0]
+        mask = binary(ctx, "GREATER", hit, scalar(ctx, 0, np.int32))
+        data = select(ctx, mask, binary(ctx, _REDUCERS[reduction], data, scattered), data)
+    return data
+
+
 def _scatter_into(ctx, data, coords_index: int, updates, reduction: str):
+    if reduction in _REDUCERS:
+        return _scatter_reduce(ctx, data, coords_index, updates, reduction)
     shape_t = ctx.constant_index(np.array(data.shape, np.int32))
     scattered = ctx.emit("SCATTER_ND", [coords_index, ctx.logical(updates), shape_t],
                          [data.shape], [data.dtype])[0]
     if reduction == "add":
         return binary(ctx, "ADD", data, scattered)
     if reduction != "none":
-        raise ctx.error(f"reduction {reduction!r} is not supported (none, add)")
+        raise ctx.error(f"reduction {reduction!r} is not supported (none, add, max, min, "
+                        f"mul)")
     ones = ctx.constant_index(np.ones(updates.shape, np.int32))
     hit = ctx.emit("SCATTER_ND", [coords_index, ones, shape_t], [data.shape], [np.int32])[0]
     mask = binary(ctx, "GREATER", hit, scalar(ctx, 0, np.int32))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..context import Value
-from ._common import int_array, norm_axis, out_shape, physical_axis
+from ._common import int_array, norm_axis, out_info, out_shape, physical_axis
 from .nn import _reshape_logical, _transpose_logical
 
 
@@ -65,6 +65,13 @@ def _squeeze(ctx, node, ins, attrs):
 
 def _unsqueeze(ctx, node, ins, attrs):
     x = ins[0]
+    if ctx.opset >= 13 and ins[1] is not None and ins[1].const is None:
+        # axes known only at run time: the inferred output shape says where the 1s go
+        shape, _ = out_info(ctx)
+        if shape is None:
+            raise ctx.error("Unsqueeze axes known only at run time need a statically "
+                            "known output shape")
+        return [_reshape_logical(ctx, x, shape)]
     axes = attrs.get("axes") if ctx.opset < 13 else int_array(ins[1], "Unsqueeze axes", ctx)
     rank = x.rank + len(axes)
     axes = sorted(norm_axis(int(a), rank, ctx) for a in axes)
