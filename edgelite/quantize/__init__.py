@@ -20,15 +20,18 @@ def _samples(dataset):
     return dataset() if callable(dataset) else dataset
 
 
-def _io_dtype(value, what: str) -> np.dtype:
+def _io_dtype(value, what: str, activations=np.int8) -> np.dtype:
     if value is None:
         return np.dtype(np.float32)
     try:
         dtype = np.dtype(value)
     except TypeError:
         raise ValueError(f"{what} {value!r} is not a dtype") from None
-    if dtype not in (np.dtype(np.float32), np.dtype(np.int8), np.dtype(np.uint8)):
-        raise ValueError(f"{what} must be float32, int8 or uint8, not {dtype}")
+    allowed = (np.float32, np.int16) if activations == np.int16 else \
+        (np.float32, np.int8, np.uint8)
+    if dtype not in [np.dtype(a) for a in allowed]:
+        names = ", ".join(np.dtype(a).name for a in allowed)
+        raise ValueError(f"{what} must be {names}, not {dtype}")
     return dtype
 
 
@@ -44,8 +47,7 @@ def apply(model: ir.Model, settings, progress: Callable[[int], None] | None = No
     if not settings.optimizations and settings.representative_dataset is None \
             and not types and not wants_io:
         return model
-    if _INT16X8_OPS in ops:
-        raise error("int16x8 quantization is not available yet")
+    activations = np.int16 if _INT16X8_OPS in ops else np.int8
     if types and any(np.dtype(t) == np.float16 for t in types):
         raise error("float16 quantization is not available yet")
     if settings.representative_dataset is None:
@@ -60,8 +62,9 @@ def apply(model: ir.Model, settings, progress: Callable[[int], None] | None = No
     from .rules import WEIGHTED
 
     try:
-        io = (_io_dtype(settings.inference_input_type, "inference_input_type"),
-              _io_dtype(settings.inference_output_type, "inference_output_type"))
+        io = (_io_dtype(settings.inference_input_type, "inference_input_type", activations),
+              _io_dtype(settings.inference_output_type, "inference_output_type",
+                        activations))
     except ValueError as e:
         raise error(str(e)) from None
     estimator = getattr(settings, "range_estimator", "mse")
@@ -79,8 +82,9 @@ def apply(model: ir.Model, settings, progress: Callable[[int], None] | None = No
     except ValueError as e:
         raise error(str(e)) from None
     try:
-        return quantize_int8(model, ranges, *io,
-                             strict=_INT8_OPS in ops and "TFLITE_BUILTINS" not in ops,
-                             estimator=estimator, patch_means=patches)
+        integer_only = "TFLITE_BUILTINS" not in ops and (_INT8_OPS in ops
+                                                         or _INT16X8_OPS in ops)
+        return quantize_int8(model, ranges, *io, strict=integer_only, estimator=estimator,
+                             patch_means=patches, activations=activations)
     except ValueError as e:
         raise error(str(e)) from None

@@ -1,4 +1,5 @@
-"""Post-training full-integer int8 quantization of a float IR model.
+"""Post-training full-integer quantization of a float IR model: int8, and the 16x8
+scheme (int16 activations, symmetric; int8 weights; int64 biases).
 
 1. Ranges come from calibration (``calibrate``); tensors that ``rules.SAME_SCALE`` ops tie
    together share one range (their union) and so one (scale, zero point); the outputs
@@ -28,11 +29,15 @@ from .ranges import estimate
 QMIN, QMAX = -128, 127
 
 
-def activation_params(lo: float, hi: float) -> tuple[float, int]:
-    """(scale, zero point) of an int8 tensor holding [lo, hi] (widened to contain 0)."""
+def activation_params(lo: float, hi: float, dtype=np.int8) -> tuple[float, int]:
+    """(scale, zero point) of an int8 tensor holding [lo, hi] (widened to contain 0);
+    int16 activations are symmetric (zero point 0, scale max|range| / 32767)."""
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise ValueError(f"range [{lo}, {hi}] is not finite")
+    if np.dtype(dtype) == np.int16:
+        peak = max(-lo, hi)
+        return (float(np.float32(peak / 32767)) if peak > 0 else 1e-9), 0
     span = hi - lo
     scale = float(np.float32(span / (QMAX - QMIN))) if span > 0 else 1e-9
     zp = QMIN - lo / scale
@@ -67,9 +72,12 @@ def _float_inputs(sg: ir.Subgraph, op: ir.Operator) -> list[int]:
     return [i for i in op.inputs if i >= 0 and sg.tensors[i].dtype == np.float32]
 
 
-def _plan(sg: ir.Subgraph, ranges: dict[int, Range], estimator: str):
+def _plan(sg: ir.Subgraph, ranges: dict[int, Range], estimator: str, dtype: np.dtype):
     """(integer ops, params per float tensor index) for the subgraph."""
-    integer = [op for op in sg.operators if rules.integer_op(op.opcode)
+    int16 = dtype == np.int16
+    has_rule = rules.integer_op16 if int16 else rules.integer_op
+    fixed_outputs = rules.FIXED_OUTPUT16 if int16 else rules.FIXED_OUTPUT
+    integer = [op for op in sg.operators if has_rule(op.opcode)
                and all(sg.tensors[o].dtype == np.float32 for o in op.outputs)]
     weights = set()
     for op in integer:
@@ -87,8 +95,8 @@ def _plan(sg: ir.Subgraph, ranges: dict[int, Range], estimator: str):
                  and sg.tensors[op.inputs[k]].dtype == np.float32]
             for t in ins + op.outputs[1:]:
                 groups.union(t, op.outputs[0])
-        if op.opcode in rules.FIXED_OUTPUT:
-            fixed[op.outputs[0]] = rules.FIXED_OUTPUT[op.opcode]
+        if op.opcode in fixed_outputs:
+            fixed[op.outputs[0]] = fixed_outputs[op.opcode]
     members: dict[int, list[int]] = {}
     for op in integer:
         for t in _float_inputs(sg, op) + list(op.outputs):
@@ -101,7 +109,7 @@ def _plan(sg: ir.Subgraph, ranges: dict[int, Range], estimator: str):
             p = pinned[0]
         else:
             spans = [_range(sg, ranges, t, estimator) for t in ts]
-            p = activation_params(min(s[0] for s in spans), max(s[1] for s in spans))
+            p = activation_params(min(s[0] for s in spans), max(s[1] for s in spans), dtype)
         for t in ts:
             params[t] = p
     return integer, weights, params
@@ -118,13 +126,14 @@ def _range(sg: ir.Subgraph, ranges: dict[int, Range], t: int,
     return estimate(ranges[t], estimator)
 
 
-def _quantize_values(data, scale: float, zp: int) -> np.ndarray:
+def _quantize_values(data, scale: float, zp: int, dtype=np.int8) -> np.ndarray:
+    info = np.iinfo(dtype)
     q = np.round(np.asarray(data, np.float32) / np.float32(scale)) + zp
-    return np.clip(q, QMIN, QMAX).astype(np.int8)
+    return np.clip(q, info.min, info.max).astype(dtype)
 
 
 def _quantize_weighted(sg: ir.Subgraph, op: ir.Operator, params,
-                       mean: np.ndarray | None = None) -> None:
+                       mean: np.ndarray | None = None, act=np.int8) -> None:
     w_index, axis, b_index = rules.WEIGHTED[op.opcode]
     w = sg.tensors[op.inputs[w_index]]
     if not w.is_constant:
@@ -154,49 +163,61 @@ def _quantize_weighted(sg: ir.Subgraph, op: ir.Operator, params,
             deq = q.astype(np.float64) * scales.reshape(shape)
             bias = bias - output_shift(op.opcode, deq - data, mean)
         qb = np.round(bias / b_scales.astype(np.float64))
-        qb = np.clip(qb, -(2**31), 2**31 - 1).astype(np.int32)
-        sg.tensors[op.inputs[b_index]] = ir.Tensor(b.name, b.shape, np.int32, data=qb,
+        bias_dtype = np.int64 if np.dtype(act) == np.int16 else np.int32
+        info = np.iinfo(bias_dtype)
+        qb = np.clip(qb, info.min, info.max).astype(bias_dtype)
+        sg.tensors[op.inputs[b_index]] = ir.Tensor(b.name, b.shape, bias_dtype, data=qb,
                                                    quantization=_quant(
                                                        b_scales, np.zeros(len(b_scales)),
                                                        0))
 
 
-_IO_DTYPES = (np.dtype(np.float32), np.dtype(np.int8), np.dtype(np.uint8))
+_F32, _I8, _U8, _I16 = (np.dtype(t) for t in (np.float32, np.int8, np.uint8, np.int16))
+_IO_DTYPES = {_I8: (_F32, _I8, _U8), _I16: (_F32, _I16)}
 
 
 def quantize_int8(model: ir.Model, ranges: dict[int, Range], input_dtype=np.float32,
                   output_dtype=np.float32, strict: bool = False,
-                  estimator: str = "minmax", patch_means: dict | None = None) -> ir.Model:
+                  estimator: str = "minmax", patch_means: dict | None = None,
+                  activations=np.int8) -> ir.Model:
     """A full-integer copy of ``model`` (main subgraph); ``ranges`` from ``calibrate``.
     ``strict``: fail (naming them) if any op would stay float. ``patch_means`` (index of a
-    weighted op -> ``bias_correction.PatchMean``) turns on bias correction."""
+    weighted op -> ``bias_correction.PatchMean``) turns on bias correction.
+    ``activations=np.int16``: the 16x8 scheme (int16 symmetric activations, int8
+    weights, int64 biases)."""
+    act = np.dtype(activations)
     io = (np.dtype(input_dtype), np.dtype(output_dtype))
     for which, dt in zip(("input", "output"), io):
-        if dt not in _IO_DTYPES:
-            raise ValueError(f"inference {which} type must be float32, int8 or uint8, "
-                             f"not {dt}")
+        if dt not in _IO_DTYPES[act]:
+            names = ", ".join(d.name for d in _IO_DTYPES[act])
+            raise ValueError(f"inference {which} type must be {names}, not {dt}")
     model = copy.deepcopy(model)
     sg = model.subgraphs[0]
     originals = list(copy.deepcopy(sg.tensors))
-    integer, weights, params = _plan(sg, ranges, estimator)
+    integer, weights, params = _plan(sg, ranges, estimator, act)
     if strict:
         floats = [f"operator {k} ({op.opcode})" for k, op in enumerate(sg.operators)
                   if op not in integer]
         if floats:
             raise ValueError("no integer kernel for " + ", ".join(floats) +
-                             " (TFLITE_BUILTINS_INT8 only)")
+                             " (integer-only ops set)")
     position = {id(op): k for k, op in enumerate(sg.operators)}
     for op in integer:
         if op.opcode in rules.WEIGHTED:
             patch = (patch_means or {}).get(position[id(op)])
-            _quantize_weighted(sg, op, params, None if patch is None else patch.mean())
+            _quantize_weighted(sg, op, params, None if patch is None else patch.mean(), act)
     for t, (scale, zp) in params.items():
         tensor = sg.tensors[t]
-        data = None if not tensor.is_constant else _quantize_values(tensor.data, scale, zp)
-        sg.tensors[t] = ir.Tensor(tensor.name, tensor.shape, np.int8, data=data,
+        data = None if not tensor.is_constant else \
+            _quantize_values(tensor.data, scale, zp, act)
+        sg.tensors[t] = ir.Tensor(tensor.name, tensor.shape, act, data=data,
                                   quantization=_quant([scale], [zp]),
                                   shape_signature=tensor.shape_signature)
-    io_map = _bridge(sg, {id(op) for op in integer}, params, io, originals)
+    if act == np.int16:   # general-scale int16 ADD/SUB, as TensorFlow writes them
+        for op in integer:
+            if op.opcode in ("ADD", "SUB"):
+                op.options["pot_scale_int16"] = False
+    io_map = _bridge(sg, {id(op) for op in integer}, params, io, originals, act)
     for sig in model.signature_defs:
         if sig.subgraph_index == 0:
             sig.inputs = {k: io_map.get(v, v) for k, v in sig.inputs.items()}
@@ -211,10 +232,10 @@ def _float_twin(sg: ir.Subgraph, t: int, original: ir.Tensor, suffix: str) -> in
 
 
 def _bridge(sg: ir.Subgraph, integer_ids: set, params: dict, io: tuple,
-            originals: list) -> dict[int, int]:
+            originals: list, act: np.dtype) -> dict[int, int]:
     """DEQUANTIZE before float ops that read int8 tensors, QUANTIZE after float ops that
     feed integer ops, and float (or uint8) graph inputs/outputs."""
-    def is_int8(t: int) -> bool:
+    def is_integer(t: int) -> bool:
         return t >= 0 and t in params
 
     dequantized: dict[int, int] = {}
@@ -222,7 +243,7 @@ def _bridge(sg: ir.Subgraph, integer_ids: set, params: dict, io: tuple,
     io_map: dict[int, int] = {}
     in_dtype, out_dtype = io
     for t in sg.inputs:
-        if not is_int8(t) or in_dtype == np.int8:
+        if not is_integer(t) or in_dtype == act:
             continue
         outer = _io_twin(sg, t, originals[t], in_dtype, params[t])
         prologue.append(ir.Operator("QUANTIZE", [outer], [t]))
@@ -232,7 +253,7 @@ def _bridge(sg: ir.Subgraph, integer_ids: set, params: dict, io: tuple,
             body.append(op)
             continue
         for k, t in enumerate(op.inputs):
-            if not is_int8(t):
+            if not is_integer(t):
                 continue
             if originals[t].is_constant:   # a constant shared with float ops
                 op.inputs[k] = sg.add_tensor(copy.deepcopy(originals[t]))
@@ -243,14 +264,14 @@ def _bridge(sg: ir.Subgraph, integer_ids: set, params: dict, io: tuple,
             op.inputs[k] = dequantized[t]
         after = []
         for k, t in enumerate(op.outputs):
-            if is_int8(t):
+            if is_integer(t):
                 f = _float_twin(sg, t, originals[t], "_float")
                 op.outputs[k] = f
                 after.append(ir.Operator("QUANTIZE", [f], [t]))
         body.append(op)
         body.extend(after)
     for t in sg.outputs:
-        if not is_int8(t) or out_dtype == np.int8:
+        if not is_integer(t) or out_dtype == act:
             continue
         outer = _io_twin(sg, t, originals[t], out_dtype, params[t])
         epilogue.append(ir.Operator("DEQUANTIZE" if out_dtype == np.float32 else "QUANTIZE",

@@ -46,6 +46,22 @@ FREE = frozenset({
 })
 
 
+# the 16x8 scheme: int16 activations (zero point 0) where LiteRT has int16 kernels
+FIXED_OUTPUT16 = {
+    "LOGISTIC": (1 / 32768, 0),
+    "TANH": (1 / 32768, 0),
+    "SOFTMAX": (1 / 32768, 0),
+}
+
+_NO_INT16 = frozenset({"SQUARED_DIFFERENCE", "HARD_SWISH", "ELU", "PRELU", "LOG_SOFTMAX",
+                       "L2_NORMALIZATION", "SUM", "BATCH_MATMUL", "RELU_N1_TO_1", "GATHER_ND",
+                       "MIRROR_PAD", "SPLIT_V", "REDUCE_MIN", "UNPACK"})
+
+
+def integer_op16(opcode: str) -> bool:
+    return integer_op(opcode) and opcode not in _NO_INT16
+
+
 def integer_op(opcode: str) -> bool:
     return (opcode in WEIGHTED or opcode in FIXED_OUTPUT or opcode in SAME_SCALE
             or opcode in FREE)

@@ -13,7 +13,7 @@ import pytest
 from onnx import helper, numpy_helper
 
 from edgelite import Converter, Interpreter
-from edgelite.converter import ConversionError, Optimize, OpsSet
+from edgelite.converter import ConversionError, OpsSet, Optimize
 from edgelite.schema import read
 from tests.litert_oracle import litert_builtin
 from tests.quantize.models import inputs, small_cnn
@@ -140,7 +140,7 @@ def test_bias_correction_removes_the_mean_shift_of_rounded_weights():
     ({"optimizations": [Optimize.DEFAULT], "representative_dataset": lambda: iter([])},
      "yielded no samples"),
     ({"optimizations": [Optimize.DEFAULT], "representative_dataset": lambda: iter([[0]]),
-      "inference_input_type": np.int16}, "must be float32, int8 or uint8"),
+      "inference_input_type": np.int16}, "must be float32, int8, uint8"),
     ({"optimizations": [Optimize.DEFAULT], "representative_dataset": lambda: iter([[0]])},
      r"input .x. has shape \[\]; the model takes \[1, 16, 16, 3\]")])
 def test_unsupported_or_bad_settings_fail_clearly(settings, match):
