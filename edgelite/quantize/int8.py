@@ -72,13 +72,21 @@ def _float_inputs(sg: ir.Subgraph, op: ir.Operator) -> list[int]:
     return [i for i in op.inputs if i >= 0 and sg.tensors[i].dtype == np.float32]
 
 
-def _plan(sg: ir.Subgraph, ranges: dict[int, Range], estimator: str, dtype: np.dtype):
+def denied(sg: ir.Subgraph, op: ir.Operator, denylist) -> bool:
+    """Whether ``denylist`` (op types, or output tensor names) keeps ``op`` float."""
+    return bool(denylist) and (op.opcode in denylist
+                               or any(sg.tensors[o].name in denylist for o in op.outputs))
+
+
+def _plan(sg: ir.Subgraph, ranges: dict[int, Range], estimator: str, dtype: np.dtype,
+          denylist=frozenset()):
     """(integer ops, params per float tensor index) for the subgraph."""
     int16 = dtype == np.int16
     has_rule = rules.integer_op16 if int16 else rules.integer_op
     fixed_outputs = rules.FIXED_OUTPUT16 if int16 else rules.FIXED_OUTPUT
     integer = [op for op in sg.operators if has_rule(op.opcode)
-               and all(sg.tensors[o].dtype == np.float32 for o in op.outputs)]
+               and all(sg.tensors[o].dtype == np.float32 for o in op.outputs)
+               and not denied(sg, op, denylist)]
     weights = set()
     for op in integer:
         if op.opcode in rules.WEIGHTED:
@@ -179,12 +187,12 @@ _IO_DTYPES = {_I8: (_F32, _I8, _U8), _I16: (_F32, _I16)}
 def quantize_int8(model: ir.Model, ranges: dict[int, Range], input_dtype=np.float32,
                   output_dtype=np.float32, strict: bool = False,
                   estimator: str = "minmax", patch_means: dict | None = None,
-                  activations=np.int8) -> ir.Model:
+                  activations=np.int8, denylist=frozenset()) -> ir.Model:
     """A full-integer copy of ``model`` (main subgraph); ``ranges`` from ``calibrate``.
     ``strict``: fail (naming them) if any op would stay float. ``patch_means`` (index of a
     weighted op -> ``bias_correction.PatchMean``) turns on bias correction.
     ``activations=np.int16``: the 16x8 scheme (int16 symmetric activations, int8
-    weights, int64 biases)."""
+    weights, int64 biases). ``denylist``: op types or output tensor names kept float."""
     act = np.dtype(activations)
     io = (np.dtype(input_dtype), np.dtype(output_dtype))
     for which, dt in zip(("input", "output"), io):
@@ -194,10 +202,10 @@ def quantize_int8(model: ir.Model, ranges: dict[int, Range], input_dtype=np.floa
     model = copy.deepcopy(model)
     sg = model.subgraphs[0]
     originals = list(copy.deepcopy(sg.tensors))
-    integer, weights, params = _plan(sg, ranges, estimator, act)
+    integer, weights, params = _plan(sg, ranges, estimator, act, frozenset(denylist))
     if strict:
         floats = [f"operator {k} ({op.opcode})" for k, op in enumerate(sg.operators)
-                  if op not in integer]
+                  if op not in integer and not denied(sg, op, denylist)]
         if floats:
             raise ValueError("no integer kernel for " + ", ".join(floats) +
                              " (integer-only ops set)")
