@@ -77,13 +77,16 @@ class Converter:
     def convert_to_ir(self) -> ir.Model:
         if self._kind != "onnx":
             raise ConversionError(f"unknown model kind {self._kind}")
+        from ..quantize import apply
+        from ..quantize.qdq import fold_qdq
         from .frontends.onnx import lower
+        from .frontends.onnx.rules.quantize import weight_scales
         from .passes import optimize
 
         model = lower(self._model, input_shapes=self.input_shapes, io_layout=self.io_layout)
         model = optimize(model)
-        from ..quantize import apply
-
+        # QDQ (quantization-aware) graphs become integer ops with the scales they carry
+        model = fold_qdq(model, weight_scales(self._model))
         model = apply(model, self, error=ConversionError)
         # last, once ops and dtypes are final: each op's version follows what it uses
         return set_op_versions(model)
