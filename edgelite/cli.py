@@ -51,27 +51,50 @@ def _parse_input_shapes(items: list[str]) -> dict:
 
 
 def _quantize_settings(conv, args: argparse.Namespace) -> None:
-    """--quantize / --calibration / --io-dtype as TFLiteConverter attributes."""
+    """--quantize / --calibration / --io-dtype as TFLiteConverter attributes: ``int8``
+    and ``int16x8`` (calibrated full integer), ``dynamic`` (int8 weights) and ``float16``
+    (float16 weights), the last two without calibration."""
     import numpy as np
 
-    from .converter import Optimize
+    from .converter import OpsSet, Optimize
 
     if args.calibration and not args.quantize:
         raise ValueError("--calibration needs --quantize")
-    if args.io_dtype and args.quantize != "int8":
-        raise ValueError("--io-dtype needs --quantize int8")
+    if args.io_dtype and args.quantize not in ("int8", "int16x8"):
+        raise ValueError("--io-dtype needs --quantize int8 or int16x8")
     if not args.quantize:
         return
-    if args.quantize != "int8":
-        raise ValueError(f"--quantize {args.quantize}: not available yet")
+    conv.optimizations = [Optimize.DEFAULT]
+    if args.quantize in ("dynamic", "float16"):
+        if args.calibration:
+            raise ValueError(f"--quantize {args.quantize} takes no --calibration "
+                             "(weights only)")
+        if args.quantize == "float16":
+            conv.target_spec.supported_types = [np.float16]
+        return
     if not args.calibration:
-        raise ValueError("--quantize int8 needs --calibration FILE (.npy or .npz samples)")
+        raise ValueError(f"--quantize {args.quantize} needs --calibration FILE|DIR "
+                         "(.npy/.npz samples or a directory of images)")
     from .quantize.dataset import load_calibration
 
-    conv.optimizations = [Optimize.DEFAULT]
-    conv.representative_dataset = load_calibration(args.calibration)
+    if args.quantize == "int16x8":
+        conv.target_spec.supported_ops = {
+            OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8}
+    conv.representative_dataset = load_calibration(
+        args.calibration, size=args.size, mean=_floats(args.mean, "--mean"),
+        std=_floats(args.std, "--std"), layout="nhwc" if args.io_layout == "nhwc" else "nchw")
     io = np.dtype(args.io_dtype or "float32")
     conv.inference_input_type = conv.inference_output_type = io
+
+
+def _floats(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{flag} {text!r}: expected numbers separated by commas") from None
+    if len(values) not in (1, 3):
+        raise ValueError(f"{flag} {text!r}: give one value or three (R,G,B)")
+    return values * 3 if len(values) == 1 else values
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -105,6 +128,23 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quantize_report(args: argparse.Namespace) -> int:
+    from .quantize.dataset import load_calibration
+    from .quantize.debugger import compare, format_report
+
+    blobs = []
+    for path in (args.float_model, args.quant_model):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"model {path!r} does not exist")
+        blobs.append(Path(path).read_bytes())
+    reports = compare(*blobs, load_calibration(args.calibration))
+    if not reports:
+        raise ValueError("no quantized tensor of the second model matches a float tensor "
+                         "of the first by name")
+    print(format_report(reports, args.top))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgelite", description="TFLite-compatible converter, quantizer and interpreter")
@@ -131,10 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fix an input's shape (repeatable)")
     c.add_argument("--quantize", choices=["int8", "int16x8", "float16", "dynamic"])
     c.add_argument("--calibration", help="calibration samples (.npy/.npz/image directory)")
-    c.add_argument("--io-dtype", choices=["float32", "int8", "uint8"],
-                   help="input/output type of an int8 model (default float32)")
+    c.add_argument("--io-dtype", choices=["float32", "int8", "uint8", "int16"],
+                   help="input/output type of an int8/int16x8 model (default float32)")
+    c.add_argument("--size", type=int, default=224,
+                   help="image calibration: square size the images are resized to")
+    c.add_argument("--mean", default="0.5", help="image calibration: mean of pixel/255")
+    c.add_argument("--std", default="0.5", help="image calibration: std of pixel/255")
     c.add_argument("--report", action="store_true", help="print a summary of the result")
     c.set_defaults(func=_convert)
+    q = sub.add_parser("quantize-report",
+                       help="per-tensor error of a quantized model against its float original")
+    q.add_argument("float_model", help="the float .tflite")
+    q.add_argument("quant_model", help="the quantized .tflite made from it")
+    q.add_argument("--calibration", required=True,
+                   help="samples as for convert --calibration (.npy/.npz)")
+    q.add_argument("--top", type=int, default=None, help="show only the N worst tensors")
+    q.set_defaults(func=_quantize_report)
     return parser
 
 

@@ -9,7 +9,9 @@ Quantization attributes have TFLiteConverter's names: ``optimizations=[Optimize.
 with a ``representative_dataset`` gives a full-integer int8 model (float I/O behind
 QUANTIZE/DEQUANTIZE unless ``inference_input_type``/``inference_output_type`` are int8
 or uint8; ``target_spec.supported_ops = {OpsSet.TFLITE_BUILTINS_INT8}`` refuses float
-fallback). Dynamic range, float16 and int16x8 fail clearly until they are built.
+fallback; the int16x8 ops set gives 16x8). Without a representative_dataset it is
+dynamic range (int8 weights, hybrid kernels); ``target_spec.supported_types =
+[np.float16]`` gives float16 weights. QDQ graphs keep the scales they carry.
 """
 
 from __future__ import annotations

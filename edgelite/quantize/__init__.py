@@ -1,6 +1,8 @@
 """edgelite.quantize: post-training quantization of the converter's IR (see
 ../shared/DESIGN.md). ``apply`` maps a ``Converter``'s TFLiteConverter-style settings to
-a pass; ``calibrate`` and ``int8`` are the pieces."""
+a pass, choosing the mode as TFLiteConverter does: ``float16`` (float16 weights),
+``dynamic`` (int8 weights, hybrid kernels) or full-integer ``int8`` (``calibrate`` then
+``int8``)."""
 
 from __future__ import annotations
 
@@ -35,30 +37,89 @@ def _io_dtype(value, what: str, activations=np.int8) -> np.dtype:
     return dtype
 
 
+_OPTIMIZING = frozenset({"DEFAULT", "OPTIMIZE_FOR_SIZE", "OPTIMIZE_FOR_LATENCY"})
+
+
+def _supported_types(settings, error) -> list[np.dtype]:
+    """target_spec.supported_types as numpy dtypes (np.float16 or "float16", ...)."""
+    types = []
+    for t in settings.target_spec.supported_types:
+        try:
+            types.append(np.dtype(getattr(t, "as_numpy_dtype", t)))
+        except TypeError:
+            raise error(f"target_spec.supported_types: {t!r} is not a dtype") from None
+    return types
+
+
+def _mode(settings, error) -> str | None:
+    """TFLiteConverter's choice of post-training mode: "float16" (optimizations and float16
+    the smallest supported type), "dynamic" (optimizations, no representative_dataset,
+    int8 the smallest), "int8", or None for a float model."""
+    ops = set(settings.target_spec.supported_ops)
+    types = _supported_types(settings, error)
+    wants_io = settings.inference_input_type is not None or \
+        settings.inference_output_type is not None
+    optimizing = any(str(getattr(o, "value", o)).rsplit(".", 1)[-1] in _OPTIMIZING
+                     for o in settings.optimizations)
+    if not settings.optimizations and settings.representative_dataset is None \
+            and not types and not wants_io:
+        return None
+    if _INT16X8_OPS in ops:
+        if settings.representative_dataset is None:
+            raise error("the int16x8 ops set (full-integer quantization) needs a "
+                        "representative_dataset")
+        return "int8"
+    smallest = min(types, key=lambda t: t.itemsize) if types else np.dtype(np.int8)
+    if optimizing and smallest.itemsize == 2 and np.dtype(np.float16) in types:
+        mode = "float16"
+    elif optimizing and settings.representative_dataset is None and smallest == np.int8:
+        if _INT8_OPS in ops and "TFLITE_BUILTINS" not in ops:
+            raise error("TFLITE_BUILTINS_INT8 (full-integer quantization) needs a "
+                        "representative_dataset")
+        mode = "dynamic"
+    elif types and smallest.itemsize >= 4 and settings.representative_dataset is None:
+        return None   # TF quantizes nothing when float32 is the smallest type allowed
+    else:
+        if types and smallest.itemsize == 2:
+            raise error(f"supported_types {[str(t) for t in types]}: only float16 of the "
+                        "16-bit types is available")
+        return "int8"
+    for name in ("inference_input_type", "inference_output_type"):
+        if _io_dtype(getattr(settings, name), name) != np.float32:
+            raise error(f"{mode} quantization keeps float32 I/O: {name} must be float32")
+    return mode
+
+
 def apply(model: ir.Model, settings, progress: Callable[[int], None] | None = None,
           error=ValueError) -> ir.Model:
     """The quantized model ``settings`` (optimizations, representative_dataset,
     target_spec, inference_input_type / inference_output_type) ask for, or ``model``
     unchanged when they ask for none. Modes not built yet fail with ``error``."""
-    ops = set(settings.target_spec.supported_ops)
-    types = list(settings.target_spec.supported_types)
-    wants_io = settings.inference_input_type is not None or \
-        settings.inference_output_type is not None
-    if not settings.optimizations and settings.representative_dataset is None \
-            and not types and not wants_io:
+    try:
+        mode = _mode(settings, error)
+    except ValueError as e:
+        raise error(str(e)) from None
+    if mode is None:
         return model
+    if mode == "float16":
+        from .float16 import quantize_float16
+
+        return quantize_float16(model)
+    if mode == "dynamic":
+        from .dynamic import quantize_dynamic
+
+        return quantize_dynamic(model)
+    return _full_integer(model, settings, progress, error)
+
+
+def _full_integer(model: ir.Model, settings, progress, error) -> ir.Model:
+    ops = set(settings.target_spec.supported_ops)
     activations = np.int16 if _INT16X8_OPS in ops else np.int8
-    if types and any(np.dtype(t) == np.float16 for t in types):
-        raise error("float16 quantization is not available yet")
-    if settings.representative_dataset is None:
-        raise error("dynamic-range quantization (optimizations without a "
-                    "representative_dataset) is not available yet")
     if not settings.optimizations:
         raise error("a representative_dataset needs optimizations=[Optimize.DEFAULT]")
+    from .bias_correction import PatchMean
     from .calibrate import calibrate
     from .int8 import quantize_int8
-
-    from .bias_correction import PatchMean
     from .rules import WEIGHTED
 
     try:
@@ -85,6 +146,7 @@ def apply(model: ir.Model, settings, progress: Callable[[int], None] | None = No
         integer_only = "TFLITE_BUILTINS" not in ops and (_INT8_OPS in ops
                                                          or _INT16X8_OPS in ops)
         return quantize_int8(model, ranges, *io, strict=integer_only, estimator=estimator,
-                             patch_means=patches, activations=activations)
+                             patch_means=patches, activations=activations,
+                             denylist=frozenset(getattr(settings, "quantize_denylist", ())))
     except ValueError as e:
         raise error(str(e)) from None

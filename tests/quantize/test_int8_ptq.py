@@ -135,7 +135,6 @@ def test_bias_correction_removes_the_mean_shift_of_rounded_weights():
 
 
 @pytest.mark.parametrize("settings,match", [
-    ({"optimizations": [Optimize.DEFAULT]}, "dynamic-range"),
     ({"representative_dataset": lambda: iter([])}, r"optimizations=\[Optimize.DEFAULT\]"),
     ({"optimizations": [Optimize.DEFAULT], "representative_dataset": lambda: iter([])},
      "yielded no samples"),
@@ -166,3 +165,32 @@ def test_cli_quantize_int8_writes_an_int8_model(tmp_path):
     bad = subprocess.run(cmd[:-4] + ["--io-dtype", "int8"], capture_output=True, text=True,
                          check=False)
     assert bad.returncode != 0 and "--calibration" in bad.stderr
+
+
+def test_cli_int16x8_from_an_image_directory(tmp_path):
+    import onnx
+    from PIL import Image
+
+    src = tmp_path / "cnn.onnx"
+    onnx.save(small_cnn(seed=31), src)
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(32)
+    for k in range(4):
+        Image.fromarray(rng.integers(0, 256, (24, 20, 3)).astype(np.uint8)).save(
+            images / f"{k}.png")
+    out = tmp_path / "cnn_16x8.tflite"
+    cmd = [sys.executable, "-m", "edgelite", "convert", str(src), "-o", str(out),
+           "--io-layout", "nhwc", "--quantize", "int16x8", "--calibration", str(images),
+           "--size", "16", "--mean", "0.5", "--std", "0.25"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    sg = read(out.read_bytes()).subgraphs[0]
+    conv = next(op for op in sg.operators if op.opcode == "CONV_2D")
+    assert sg.tensors[conv.inputs[0]].dtype == np.int16
+    x = inputs(33, 1)[0]
+    assert np.array_equal(_run(Interpreter, out.read_bytes(), x),
+                          _run(litert_builtin, out.read_bytes(), x))
+    bad = subprocess.run(cmd[:-6] + ["--mean", "1,2"], capture_output=True, text=True,
+                         check=False)
+    assert bad.returncode != 0 and "--mean" in bad.stderr
