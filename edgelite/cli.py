@@ -85,6 +85,13 @@ def _quantize_settings(conv, args: argparse.Namespace) -> None:
         std=_floats(args.std, "--std"), layout="nhwc" if args.io_layout == "nhwc" else "nchw")
     io = np.dtype(args.io_dtype or "float32")
     conv.inference_input_type = conv.inference_output_type = io
+    total = len(conv.representative_dataset)
+    if sys.stderr.isatty():   # a progress bar while the float model calibrates
+        def progress(done: int) -> None:
+            bar = "#" * (30 * done // total)
+            print(f"\rcalibrating [{bar:<30}] {done}/{total}", end="" if done < total
+                  else "\n", file=sys.stderr, flush=True)
+        conv.calibration_progress = progress
 
 
 def _floats(text: str, flag: str) -> tuple[float, ...]:

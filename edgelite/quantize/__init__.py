@@ -93,7 +93,9 @@ def _mode(settings, error) -> str | None:
 def apply(model: ir.Model, settings, progress: Callable[[int], None] | None = None,
           error=ValueError) -> ir.Model:
     """The quantized model ``settings`` (optimizations, representative_dataset,
-    target_spec, inference_input_type / inference_output_type) ask for, or ``model``
+    target_spec, inference_input_type / inference_output_type, and edgelite's own
+    range_estimator, bias_correction, quantize_denylist, quantize_keep_float,
+    calibration_progress) ask for, or ``model``
     unchanged when they ask for none. Modes not built yet fail with ``error``."""
     try:
         mode = _mode(settings, error)
@@ -137,16 +139,29 @@ def _full_integer(model: ir.Model, settings, progress, error) -> ir.Model:
             if op.opcode in WEIGHTED and sg.tensors[op.inputs[1]].is_constant:
                 patches[k] = PatchMean(sg, op)
                 observers.setdefault(op.inputs[0], []).append(patches[k])
+    samples = list(_samples(settings.representative_dataset))
+    progress = progress or getattr(settings, "calibration_progress", None)
     try:
-        ranges = calibrate(model, _samples(settings.representative_dataset), progress, keep,
-                           observers)
+        ranges = calibrate(model, samples, progress, keep, observers)
     except ValueError as e:
         raise error(str(e)) from None
-    try:
-        integer_only = "TFLITE_BUILTINS" not in ops and (_INT8_OPS in ops
-                                                         or _INT16X8_OPS in ops)
-        return quantize_int8(model, ranges, *io, strict=integer_only, estimator=estimator,
-                             patch_means=patches, activations=activations,
-                             denylist=frozenset(getattr(settings, "quantize_denylist", ())))
-    except ValueError as e:
-        raise error(str(e)) from None
+    integer_only = "TFLITE_BUILTINS" not in ops and (_INT8_OPS in ops or _INT16X8_OPS in ops)
+    denylist = frozenset(getattr(settings, "quantize_denylist", ()))
+
+    def quantized(denied: frozenset) -> ir.Model:
+        try:
+            return quantize_int8(model, ranges, *io, strict=integer_only,
+                                 estimator=estimator, patch_means=patches,
+                                 activations=activations, denylist=denied)
+        except ValueError as e:
+            raise error(str(e)) from None
+
+    result = quantized(denylist)
+    keep_float = int(getattr(settings, "quantize_keep_float", 0) or 0)
+    if keep_float > 0:   # selective quantization: the worst ops by the debugger stay float
+        from ..schema import write
+        from .debugger import compare, worst_ops
+
+        reports = compare(write(model), write(result), samples[:8])
+        result = quantized(denylist | frozenset(worst_ops(reports, keep_float)))
+    return result

@@ -59,3 +59,13 @@ def test_cli_quantize_report(tmp_path):
     bad = subprocess.run(cmd[:4] + [str(tmp_path / "missing.tflite")] + cmd[5:],
                          capture_output=True, text=True, check=False)
     assert bad.returncode != 0 and "missing.tflite" in bad.stderr
+
+
+def test_keep_the_worst_ops_float_automatically():
+    model = small_cnn(seed=28)
+    fblob = _converter(model).convert()
+    worst = worst_ops(compare(fblob, _int8(model), inputs(1, 8)), 1)
+    auto = read(_int8(model, quantize_keep_float=1)).subgraphs[0]
+    names = {auto.tensors[op.outputs[0]].name for op in auto.operators
+             if auto.tensors[op.outputs[0]].dtype == np.float32}
+    assert f"{worst[0]}_float" in names
