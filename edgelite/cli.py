@@ -60,8 +60,10 @@ def _quantize_settings(conv, args: argparse.Namespace) -> None:
 
     if args.calibration and not args.quantize:
         raise ValueError("--calibration needs --quantize")
-    if args.io_dtype and args.quantize not in ("int8", "int16x8"):
-        raise ValueError("--io-dtype needs --quantize int8 or int16x8")
+    for flag, given in (("--io-dtype", args.io_dtype), ("--denylist", args.denylist),
+                        ("--keep-float", args.keep_float)):
+        if given and args.quantize not in ("int8", "int16x8"):
+            raise ValueError(f"{flag} needs --quantize int8 or int16x8")
     if not args.quantize:
         return
     conv.optimizations = [Optimize.DEFAULT]
@@ -85,6 +87,9 @@ def _quantize_settings(conv, args: argparse.Namespace) -> None:
         std=_floats(args.std, "--std"), layout="nhwc" if args.io_layout == "nhwc" else "nchw")
     io = np.dtype(args.io_dtype or "float32")
     conv.inference_input_type = conv.inference_output_type = io
+    conv.range_estimator = args.range_estimator
+    conv.quantize_denylist = {v for v in (args.denylist or "").split(",") if v}
+    conv.quantize_keep_float = args.keep_float
     total = len(conv.representative_dataset)
     if sys.stderr.isatty():   # a progress bar while the float model calibrates
         def progress(done: int) -> None:
@@ -132,7 +137,19 @@ def _convert(args: argparse.Namespace) -> int:
         print(format_summary(summarize(model), str(out)))
     else:
         print(f"wrote {out} ({len(blob)} bytes, {len(model.subgraphs[0].operators)} ops)")
+    if args.quantize in ("int8", "int16x8"):
+        floats = _float_ops(model)
+        if floats:
+            print(f"kept in float (no integer kernel or denylisted): {', '.join(floats)}")
     return 0
+
+
+def _float_ops(model) -> list[str]:
+    """``index:OPCODE`` of the main subgraph's ops that compute in float32."""
+    sg = model.subgraphs[0]
+    return [f"{k}:{op.opcode}" for k, op in enumerate(sg.operators)
+            if op.opcode not in ("QUANTIZE", "DEQUANTIZE")
+            and any(t >= 0 and sg.tensors[t].dtype == "float32" for t in op.outputs)]
 
 
 def _quantize_report(args: argparse.Namespace) -> int:
@@ -180,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calibration", help="calibration samples (.npy/.npz/image directory)")
     c.add_argument("--io-dtype", choices=["float32", "int8", "uint8", "int16"],
                    help="input/output type of an int8/int16x8 model (default float32)")
+    c.add_argument("--range-estimator", choices=["mse", "minmax", "percentile"],
+                   default="mse", help="activation ranges (minmax: TensorFlow's)")
+    c.add_argument("--denylist", metavar="OP_OR_TENSOR,...",
+                   help="op types or output tensor names to keep in float")
+    c.add_argument("--keep-float", type=int, default=0, metavar="N",
+                   help="keep the N ops that lose most to quantization in float")
     c.add_argument("--size", type=int, default=224,
                    help="image calibration: square size the images are resized to")
     c.add_argument("--mean", default="0.5", help="image calibration: mean of pixel/255")

@@ -1,6 +1,7 @@
 """Range estimators: the [lo, hi] an int8 tensor should cover, from calibration values.
 
 * ``minmax``: everything seen (TensorFlow's estimator);
+* ``percentile``: the 0.01% and 99.99% quantiles of the sampled values (outliers clipped);
 * ``mse``: the clipped range whose int8 grid reconstructs the sampled values with the
   least mean squared error (rounding error inside the range, clipping error outside),
   searched over shrink factors of the min/max range.
@@ -13,6 +14,7 @@ import numpy as np
 from .calibrate import Range
 
 _SHRINK = np.linspace(0.2, 1.0, 41)
+PERCENTILE_TAIL = 1e-4
 
 
 def _qdq_error(values: np.ndarray, lo: float, hi: float) -> float:
@@ -26,11 +28,14 @@ def _qdq_error(values: np.ndarray, lo: float, hi: float) -> float:
 def estimate(r: Range, method: str) -> tuple[float, float]:
     if method == "minmax" or r.sample is None:
         return r.lo, r.hi
-    if method != "mse":
-        raise ValueError(f"unknown range estimator {method!r} (minmax, mse)")
+    if method not in ("mse", "percentile"):
+        raise ValueError(f"unknown range estimator {method!r} (minmax, percentile, mse)")
     values = r.values()
     if values.size == 0:
         return r.lo, r.hi
+    if method == "percentile":
+        lo, hi = np.quantile(values, [PERCENTILE_TAIL, 1 - PERCENTILE_TAIL])
+        return float(lo), float(hi)
     lo, hi = min(r.lo, 0.0), max(r.hi, 0.0)
     best = (np.inf, lo, hi)
     for f in _SHRINK:

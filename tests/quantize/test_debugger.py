@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 
 from edgelite import Interpreter
 from edgelite.quantize.debugger import compare, format_report, worst_ops
@@ -69,3 +70,22 @@ def test_keep_the_worst_ops_float_automatically():
     names = {auto.tensors[op.outputs[0]].name for op in auto.operators
              if auto.tensors[op.outputs[0]].dtype == np.float32}
     assert f"{worst[0]}_float" in names
+
+
+def test_cli_denylist_keeps_ops_float_and_says_so(tmp_path):
+    from tests.quantize.test_int8_ptq import _with_sin
+
+    src = tmp_path / "m.onnx"
+    onnx.save(_with_sin(), src)
+    np.save(tmp_path / "s.npy", np.stack(inputs(29, 4)))
+    out = tmp_path / "m.tflite"
+    cmd = [sys.executable, "-m", "edgelite", "convert", str(src), "-o", str(out),
+           "--io-layout", "nhwc", "--quantize", "int8", "--calibration",
+           str(tmp_path / "s.npy"), "--denylist", "ADD", "--range-estimator", "minmax"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    kept = proc.stdout.splitlines()[-1]
+    assert kept.startswith("kept in float") and "ADD" in kept and "SIN" in kept
+    sg = read(out.read_bytes()).subgraphs[0]
+    add = next(op for op in sg.operators if op.opcode == "ADD")
+    assert sg.tensors[add.outputs[0]].dtype == np.float32

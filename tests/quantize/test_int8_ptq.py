@@ -48,7 +48,7 @@ def sqnr(ref: np.ndarray, got: np.ndarray) -> float:
                                / np.sum((ref.astype(np.float64) - got) ** 2)))
 
 
-@pytest.mark.parametrize("estimator", ["minmax", "mse"])
+@pytest.mark.parametrize("estimator", ["minmax", "percentile", "mse"])
 def test_small_cnn_is_integer_bit_exact_in_litert_and_close_to_float(estimator):
     model = small_cnn()
     fblob = _converter(model).convert()
@@ -194,3 +194,8 @@ def test_cli_int16x8_from_an_image_directory(tmp_path):
     bad = subprocess.run(cmd[:-6] + ["--mean", "1,2"], capture_output=True, text=True,
                          check=False)
     assert bad.returncode != 0 and "--mean" in bad.stderr
+
+
+def test_unknown_range_estimator_fails_clearly():
+    with pytest.raises(ConversionError, match="unknown range estimator 'median'"):
+        _int8(small_cnn(), range_estimator="median")
