@@ -7,6 +7,11 @@ All four interpreters (edgelite and LiteRT-builtin, each on the int8 and the flo
 machine noise hits them alike. Reported: median and p90 invoke latency, and the ratios
 int8/float32 within each runtime and edgelite/LiteRT per model. Target (issue 4): edgelite's
 int8 invoke is not slower than its float32 invoke.
+
+The edgelite measured is this checkout's (not whichever one the environment has
+installed), and numpy's BLAS gets ``--threads`` threads (OPENBLAS_NUM_THREADS, unless set):
+an idle BLAS thread spinning against other processes on a small machine otherwise makes
+every GEMM-bound float and int8 layer erratic.
 """
 
 from __future__ import annotations
@@ -17,9 +22,23 @@ import sys
 import time
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _blas_threads() -> None:
+    """OPENBLAS_NUM_THREADS from ``--threads``, before numpy loads its BLAS."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--threads", type=int, default=1)
+    known, _ = pre.parse_known_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(known.threads))
+
+
+if __name__ == "__main__":
+    _blas_threads()
+    sys.path.insert(0, str(REPO))
+
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("EDGELITE_CORPUS", REPO.parent / "shared" / "corpus"))
 MODELS = {"int8": CORPUS / "tf" / "mobilenet_v2_035.int8.tflite",
           "float32": CORPUS / "tf" / "mobilenet_v2_035.float32.tflite"}

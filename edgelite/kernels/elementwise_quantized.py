@@ -3,7 +3,8 @@
 (DIV's in ``div_math``).
 
 ADD/SUB int16 with power-of-two scales take TFLite's saturating shift path unless the
-``pot_scale_int16`` option is false. ``elementwise`` dispatches here when
+``pot_scale_int16`` option is false. 8-bit ADD/SUB look each output up in a 64K-entry
+table that ``int_math``'s exact arithmetic fills at prepare. ``elementwise`` dispatches here when
 ``quantized_inputs`` says the op takes TFLite's quantized path.
 """
 
@@ -77,9 +78,13 @@ def prepare_quantized_arith(ctx: PrepareContext) -> Run:
         raise ctx.error("the output scale is too small for the input scales (LiteRT "
                         "requires an output rescale below 1)")
 
+    n = int(np.prod(shape, dtype=np.int64))
+    if not int16:
+        return _table8(a.dtype, (left_shift, off1, m1, s1, off2, m2, s2, sign2, off_out, mo,
+                                 so, lo, hi, qmin, qmax), ix, iy, wrap_n, n)
+
     # same-shape int16 ADD: LiteRT runs NEON code (emulated on x86) on blocks of 16;
     # its int16 SUB has no such blocks off AVX2 builds
-    n = int(np.prod(shape, dtype=np.int64))
     neon_n = n - n % 16 if int16 and ctx.opcode == "ADD" and a.shape == b.shape else 0
 
     def run(ins, outs, scratch):
@@ -88,6 +93,17 @@ def prepare_quantized_arith(ctx: PrepareContext) -> Run:
                                   s2, sign2, off_out, mo, so, lo, hi, wrap_n, qmin, qmax,
                                   neon_n)
     return run
+
+
+def _table8(dtype, args: tuple, ix, iy, wrap_n: int, n: int) -> Run:
+    """8-bit ADD/SUB: each output is a function of two bytes, tabulated once at prepare
+    (``int_math.add_sub_tables8``); a lookup per element at run time."""
+    head, tail = int_math.add_sub_tables8(dtype, args, wrap_n, n)
+
+    def run_table(ins, outs, scratch):
+        int_math.lookup_pairs8(ins[0].reshape(-1), ins[1].reshape(-1), ix, iy, head, tail,
+                               wrap_n, outs[0].reshape(-1))
+    return run_table
 
 
 def prepare_quantized_div(ctx: PrepareContext) -> Run:

@@ -14,7 +14,9 @@ offset, shifted left by ``left_shift`` (20 for 8-bit, 15 for int16) and rescaled
 ``2 * max(s1, s2) / (2**left_shift * s_out)``; every rescale is ``fixed_point.mul_by_qm``.
 The int16 power-of-two path (scales all powers of two, zero points 0) instead divides
 the one input with the finer scale by a power of two (rounding) and adds with int16
-saturation.
+saturation. An 8-bit ADD/SUB output depends on two bytes only: ``add_sub_tables8``
+tabulates ``add_sub_rescaled`` over all 65536 pairs once (bit-exact by construction) and
+``lookup_pairs8`` is then one load per element.
 """
 
 from __future__ import annotations
@@ -82,6 +84,44 @@ def add_sub_rescaled(x, y, ix, iy, out, left_shift, off1, m1, s1, off2, m2, s2,
         out[i] = min(max(r, lo), hi)
     for i in range(start, n):
         out[i] = min(max(_add_sub_one(x[_at(ix, i)], y[_at(iy, i)], p) + off_out, lo), hi)
+
+
+def add_sub_tables8(dtype, args: tuple, wrap_n: int, n: int) -> tuple:
+    """8-bit ADD/SUB as lookup tables: ``table[(u(x) << 8) | u(y)]`` is the result for
+    inputs ``x, y`` (``u``: the byte as unsigned), computed by ``add_sub_rescaled``
+    itself over all 65536 pairs, so a lookup is bit-exact by construction. ``args``:
+    ``add_sub_rescaled``'s arguments after ``out`` up to ``qmax`` with ``wrap_n`` left
+    out. Returns (table for the first ``wrap_n`` outputs, table for the rest); a
+    table no output uses is empty."""
+    codes = np.arange(256, dtype=np.uint8).view(dtype)
+    xs, ys = np.repeat(codes, 256), np.tile(codes, 256)
+    (left_shift, off1, m1, s1, off2, m2, s2, sign2, off_out, m_out, s_out, lo, hi, qmin,
+     qmax) = args
+    tables = []
+    for wrapped, used in ((65536, wrap_n > 0), (0, wrap_n < n)):
+        table = np.zeros(65536 if used else 0, dtype)
+        if used:
+            add_sub_rescaled(xs, ys, EMPTY_INDEX, EMPTY_INDEX, table, left_shift, off1, m1,
+                             s1, off2, m2, s2, sign2, off_out, m_out, s_out, lo, hi, wrapped,
+                             qmin, qmax, 0)
+        tables.append(table)
+    return tuple(tables)
+
+
+@njit(cache=True)
+def lookup_pairs8(x, y, ix, iy, head, tail, head_n, out):
+    """``out[i] = table[(u(x) << 8) | u(y)]`` (``add_sub_tables8``), with ``head`` for
+    the first ``head_n`` outputs and ``tail`` for the rest; broadcasting as above."""
+    if ix.size == 0 and iy.size == 0:
+        for i in range(head_n):
+            out[i] = head[(np.int64(np.uint8(x[i])) << 8) | np.int64(np.uint8(y[i]))]
+        for i in range(head_n, out.size):
+            out[i] = tail[(np.int64(np.uint8(x[i])) << 8) | np.int64(np.uint8(y[i]))]
+        return
+    for i in range(out.size):
+        table = head if i < head_n else tail
+        xv, yv = x[_at(ix, i)], y[_at(iy, i)]
+        out[i] = table[(np.int64(np.uint8(xv)) << 8) | np.int64(np.uint8(yv))]
 
 
 @njit(cache=True, inline="always")

@@ -75,7 +75,7 @@ def _requant_lanes(acc, multiplier, shift, bias, lo, hi, vector, out):
     round as LiteRT's 4-lane (NEON, or its SSE emulation) code does: a left shift
     wrapping in int32, a doubling high multiply rounding half up, then a rounding right
     shift also rounding half up."""
-    left = shift if shift > 0 else 0
+    left = max(shift, 0)
     right = -shift if shift < 0 else 0
     for b in range(acc.shape[0]):
         for c in range(acc.shape[1]):
@@ -171,6 +171,16 @@ def _mean_general(x, out, axes: tuple, keep: bool, count: int):
     out_zp = int(out.zero_point)
     lo, hi = dtype_range(out.dtype)
 
+    run = sorted(axes)
+    if run and run == list(range(run[0], run[0] + len(run))):   # (outer, n, inner)
+        outer = int(np.prod(x.shape[:run[0]], dtype=np.int64))
+        inner = int(np.prod(x.shape[run[-1] + 1:], dtype=np.int64))
+
+        def rows(ins, outs, scratch):
+            _mean_rows(ins[0].reshape(outer, count, inner), zp_total, m, s, out_zp, lo, hi,
+                       scratch[0].reshape(outer, inner), outs[0].reshape(outer, inner))
+        return rows
+
     def body(ins, outs, scratch):
         total = scratch[0]
         np.add.reduce(ins[0], axis=axes, dtype=np.int64, keepdims=keep, out=total)
@@ -178,6 +188,23 @@ def _mean_general(x, out, axes: tuple, keep: bool, count: int):
         total[...] = _wrap32(total)
         _requant_array(total, m, s, out_zp, lo, hi, outs[0])
     return body
+
+
+@njit(cache=True)
+def _mean_rows(x, zp_total, multiplier, shift, out_zp, lo, hi, acc, out):
+    """``_mean_general``'s arithmetic over ``x`` (outer, n, inner) reduced along its
+    middle axis, in one pass: the sums run along contiguous rows."""
+    for o in range(x.shape[0]):
+        a = acc[o]
+        a[:] = 0
+        for k in range(x.shape[1]):
+            row = x[o, k]
+            for i in range(x.shape[2]):
+                a[i] += row[i]
+        for i in range(x.shape[2]):
+            total = np.int32(a[i] - zp_total)   # wraps as LiteRT's int32 sum does
+            v = np.int64(mul_by_qm(total, multiplier, shift)) + out_zp
+            out[o, i] = min(max(v, lo), hi)
 
 
 def _sum(x, out, axes: tuple, keep: bool, count: int):

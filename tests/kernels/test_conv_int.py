@@ -153,10 +153,11 @@ def test_fully_connected_int8_keep_num_dims_and_no_bias():
 
 # ------------------------------------------------------------------ hybrid
 def hybrid_case(opcode, x_shape, w_shape, options, *, per_channel=True, seed=0,
-                version=None, bias=True, rtol=2e-5):
+                version=None, bias=True, rtol=2e-5, x=None):
     rng = np.random.default_rng(seed)
     channels = w_shape[0] if opcode in ("CONV_2D", "FULLY_CONNECTED") else w_shape[-1]
-    x = rng.normal(0.3, 1.0, x_shape).astype(np.float32)
+    if x is None:
+        x = rng.normal(0.3, 1.0, x_shape).astype(np.float32)
     w = ints(rng, w_shape, np.int8, lo=-127)
     scales = rng.uniform(0.001, 0.02, channels) if per_channel else np.full(1, 0.01)
     b = rng.normal(0, 1, channels).astype(np.float32)
@@ -284,3 +285,21 @@ def test_batch_matmul_integer(dtypes, out_dtype, a_shape, b_shape, adj_x, adj_y)
                      input_quant=[q(0.9, za), q(1.1, zb)],
                      outputs=[(np.dtype(out_dtype), out_q)])
     compare(model, [a, b])
+
+
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_hybrid_input_rounding_in_blocks_of_8_and_the_tail(asymmetric):
+    """LiteRT's input quantizers run NEON code (emulated on x86) on blocks of 8 and scalar
+    code on the tail, which round differently: the blocks compute trunc(p + 0.5) in
+    float32 (0.49999997 -> 1), the tail rounds exactly (-> 0); both add the asymmetric
+    zero point after rounding (-0.4999999 -> 0, then -64; not -64.4999999 -> -64.5 ->
+    -65). 69 values: 8 blocks and a tail of 5, all of them on such a boundary."""
+    if asymmetric:   # range [-1, 2.984375]: scale 1/64, zero point -64
+        edge = [-1.0, 2.984375]
+        fill = np.float32(-0.4999999 / 64)
+    else:            # range 127: scale 1
+        edge = [127.0, 0.0]
+        fill = np.float32(0.49999997)
+    x = np.concatenate([edge, np.full(67, fill)]).astype(np.float32)[None]
+    hybrid_case("FULLY_CONNECTED", x.shape, (4, x.shape[1]),
+                {"asymmetric_quantize_inputs": asymmetric}, x=x, rtol=1e-6)

@@ -26,9 +26,15 @@ def _round_half_away(x: Fraction) -> int:
 
 
 @given(int16s, int16s)
-def test_srdhm16_is_round_ab_over_2_15_ties_away(a, b):
-    expected = 32767 if a == b == -32768 else _round_half_away(Fraction(a * b, 2**15))
+def test_srdhm16_is_round_ab_over_2_15_ties_up(a, b):
+    # gemmlowp's nudge (1 - 2**14 below zero, then a truncating division) sends a
+    # negative tie toward zero: every tie goes toward +inf, as in the int32 version
+    expected = 32767 if a == b == -32768 else _floor_half_up(Fraction(a * b, 2**15))
     assert int_math.srdhm16(a, b) == expected
+
+
+def test_srdhm16_ties():
+    assert [int_math.srdhm16(a, 16384) for a in (-3, -1, 1, 3)] == [-1, 0, 1, 2]
 
 
 @given(st.integers(0, 2**31 - 1))
