@@ -25,15 +25,31 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import format_result, run_benchmark
+    from .benchmark import (
+        LiteRTMissing,
+        format_comparison,
+        format_result,
+        run_benchmark,
+        run_comparison,
+    )
 
-    result = run_benchmark(args.model, threads=args.threads, runs=args.runs,
-                           warmup=args.warmup, profile=args.profile)
+    if args.compare_litert:
+        try:
+            result = run_comparison(args.model, threads=args.threads, runs=args.runs,
+                                    warmup=args.warmup, profile=args.profile)
+        except LiteRTMissing as e:
+            print(f"edgelite benchmark: error: {e}", file=sys.stderr)
+            return 2
+        text = format_comparison(result)
+    else:
+        result = run_benchmark(args.model, threads=args.threads, runs=args.runs,
+                               warmup=args.warmup, profile=args.profile)
+        text = format_result(result)
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(format_result(result))
+        print(text)
     return 0
 
 
@@ -169,6 +185,13 @@ def _quantize_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warmup(args: argparse.Namespace) -> int:
+    from .warmup import warmup
+
+    warmup(args.models)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgelite", description="TFLite-compatible converter, quantizer and interpreter")
@@ -180,10 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_inspect)
     b = sub.add_parser("benchmark", help="time a .tflite model (init, first invoke, latency)")
     b.add_argument("model", nargs="?", default=DEFAULT_MODEL, help="path to a .tflite file")
-    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--threads", type=int, default=1,
+                   help="threads for each runtime (edgelite and its BLAS; LiteRT)")
     b.add_argument("--runs", type=int, default=50)
     b.add_argument("--warmup", type=int, default=5)
-    b.add_argument("--profile", action="store_true", help="per-op time table")
+    b.add_argument("--profile", action="store_true", help="per-op time table (edgelite)")
+    b.add_argument("--compare-litert", action="store_true",
+                   help="also time LiteRT (default delegates: XNNPACK) on the same inputs, "
+                        "alternating invokes, and print the ratio")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_benchmark)
     c = sub.add_parser("convert", help="convert an ONNX model to .tflite")
@@ -217,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="samples as for convert --calibration (.npy/.npz)")
     q.add_argument("--top", type=int, default=None, help="show only the N worst tensors")
     q.set_defaults(func=_quantize_report)
+    w = sub.add_parser("warmup", help="compile the kernels models need into the numba cache")
+    w.add_argument("models", nargs="*", metavar="MODEL",
+                   help=".tflite files (default: the models bundled in edgelite/models)")
+    w.set_defaults(func=_warmup)
     return parser
 
 
