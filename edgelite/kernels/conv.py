@@ -27,6 +27,7 @@ from numba import njit
 
 from . import fused_activation
 from .api import KernelDef, PrepareContext, Run, TensorSpec
+from .im2col import im2col, window_offsets
 from .padding import out_size, pad_before
 
 _COL_BLOCK_FLOATS = 1 << 22   # im2col block: 16 MiB, a whole typical conv in one GEMM
@@ -137,44 +138,6 @@ def _im2col(x, col, row0, c0, cg, kd, kh, kw, sd, sh, sw, dd, dh, dw, pd, ph, pw
                     k += cg
 
 
-@njit(cache=True)
-def _im2col_2d(x, col, row0, c0, cg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow):
-    """``_im2col`` for a 2-D convolution (depth 1): a window inside the image with all
-    channels and no horizontal dilation is copied a kernel row (``kw * cin`` contiguous
-    values) at a time instead of tap by tap."""
-    _, _, h, w, cin = x.shape
-    flat = x.reshape(-1)
-    span = kw * cin if dw == 1 and cg == cin else 0
-    for r in range(col.shape[0]):
-        q = row0 + r
-        ox = q % ow
-        q //= ow
-        oy = q % oh
-        n = q // oh
-        y0 = oy * sh - ph
-        x0 = ox * sw - pw
-        dst = col[r]
-        if span and y0 >= 0 and y0 + (kh - 1) * dh < h and x0 >= 0 and x0 + kw - 1 < w:
-            base = ((n * h + y0) * w + x0) * cin
-            for i in range(kh):
-                start = base + i * dh * w * cin
-                for v in range(span):
-                    dst[i * span + v] = flat[start + v]
-            continue
-        k = 0
-        for i in range(kh):
-            iy = y0 + i * dh
-            for j in range(kw):
-                ix = x0 + j * dw
-                if 0 <= iy < h and 0 <= ix < w:
-                    for ch in range(cg):
-                        dst[k + ch] = x[n, 0, iy, ix, c0 + ch]
-                else:
-                    for ch in range(cg):
-                        dst[k + ch] = 0.0
-                k += cg
-
-
 def gemm_conv(ctx: PrepareContext, x5_shape, kernel, strides, dilations, pack, groups: int,
               cout: int) -> Run:
     """run() for an im2col + GEMM convolution of an NDHWC input (``x5_shape``) whose
@@ -201,12 +164,19 @@ def gemm_conv(ctx: PrepareContext, x5_shape, kernel, strides, dilations, pack, g
     block = max(1, min(rows, _COL_BLOCK_FLOATS // max(k, 1)))
     col = ctx.scratch((block, k), np.float32)
     geometry = (*kernel, *strides, *dilations, *pads, *outs)
-    if kernel[0] == 1 and strides[0] == 1 and dilations[0] == 1 and outs[0] == 1 \
-            and pads[0] == 0 and x5_shape[1] == 1:   # 2-D: the row-copying im2col
-        unroll, geometry = _im2col_2d, (*kernel[1:], *strides[1:], *dilations[1:],
-                                        *pads[1:], *outs[1:])
+    two_d = kernel[0] == strides[0] == dilations[0] == outs[0] == x5_shape[1] == 1 \
+        and pads[0] == 0
+    if two_d:   # the shared NHWC im2col, which copies whole kernel rows
+        x_shape = (x5_shape[0], *x5_shape[2:])
+        offsets = window_offsets(kernel[1:], dilations[1:], x5_shape[3], cin, cin_g)
+        geometry = (*kernel[1:], *strides[1:], *dilations[1:], *pads[1:], *outs[1:], 0.0,
+                    offsets)
+
+        def unroll(x, cols, r0, c0):
+            im2col(x.reshape(x_shape), cols, r0, c0, cin_g, *geometry)
     else:
-        unroll = _im2col
+        def unroll(x, cols, r0, c0):
+            _im2col(x, cols, r0, c0, cin_g, *geometry)
 
     def run(ins, outs_, scratch):
         x = ins[0].reshape(x5_shape)
@@ -216,7 +186,7 @@ def gemm_conv(ctx: PrepareContext, x5_shape, kernel, strides, dilations, pack, g
             r1 = min(rows, r0 + block)
             cols, out_rows = scratch[col][:r1 - r0], out2d[r0:r1]
             for g, (ci, co) in enumerate(slices):
-                unroll(x, cols, r0, ci.start, cin_g, *geometry)
+                unroll(x, cols, r0, ci.start)
                 np.matmul(cols, wm[g], out=out_rows[:, co])
             if finish is not None:
                 finish(ins, out_rows)

@@ -24,7 +24,6 @@ rescales by ``input scale * weight scale``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from . import quant
 from .api import PrepareContext, Run, TensorSpec
@@ -33,6 +32,7 @@ from .fully_connected_quantized import (
     prepare_batch_matmul_quantized,
     prepare_fully_connected_quantized,
 )
+from .im2col import im2col, window_offsets
 from .quantized_operands import (
     asymmetric_quantize,
     asymmetric_values,
@@ -71,57 +71,6 @@ _COL_BLOCK = 1 << 21     # im2col values per block (8 or 16 MiB)
 
 
 # --------------------------------------------------------------------------- GEMM engine
-@njit(cache=True)
-def _im2col(x, col, row0, c0, cg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, offsets):
-    """Rows ``row0 ..`` of the unrolled NHWC input (one batch item), channels
-    ``c0 .. c0+cg``; cells outside the image hold ``pad``. A window inside the image is
-    copied one kernel row (``kw * cin`` contiguous values) at a time when it can be, else
-    gathered through ``offsets`` (each column's flat offset from the window's first
-    cell): no per-tap loops of a few channels."""
-    _, h, w, cin = x.shape
-    flat = x.reshape(-1)
-    span = kw * cin if dw == 1 and cg == cin else 0
-    for r in range(col.shape[0]):
-        q = row0 + r
-        ox = q % ow
-        oy = q // ow
-        y0 = oy * sh - ph
-        x0 = ox * sw - pw
-        dst = col[r]
-        if y0 >= 0 and y0 + (kh - 1) * dh < h and x0 >= 0 and x0 + (kw - 1) * dw < w:
-            base = (y0 * w + x0) * cin + c0
-            if span:
-                for i in range(kh):
-                    src = flat[base + i * dh * w * cin:]
-                    row = dst[i * span:(i + 1) * span]
-                    for v in range(span):
-                        row[v] = src[v]
-            else:
-                for k in range(offsets.shape[0]):
-                    dst[k] = flat[base + offsets[k]]
-            continue
-        k = 0
-        for i in range(kh):
-            iy = y0 + i * dh
-            for j in range(kw):
-                ix = x0 + j * dw
-                if 0 <= iy < h and 0 <= ix < w:
-                    for ch in range(cg):
-                        dst[k + ch] = x[0, iy, ix, c0 + ch]
-                else:
-                    for ch in range(cg):
-                        dst[k + ch] = pad
-                k += cg
-
-
-def window_offsets(kernel, dilations, width: int, cin: int, cg: int) -> np.ndarray:
-    """Flat input offset of each im2col column (tap-major, then channel) from the window's
-    first cell, for ``_im2col``."""
-    (kh, kw), (dh, dw) = kernel, dilations
-    return np.array([(i * dh * width + j * dw) * cin + ch
-                     for i in range(kh) for j in range(kw) for ch in range(cg)], np.int64)
-
-
 class ConvGemm:
     """An NHWC convolution as blocks of (im2col, GEMM), one batch item at a time.
 
@@ -160,7 +109,7 @@ class ConvGemm:
                 src = xn.reshape(self.rows, self.cin)[r0:r1, c0:c0 + self.cin_g]
                 np.copyto(col, src, casting="unsafe")
             else:
-                _im2col(xn, col, r0, c0, self.cin_g, *self.geometry, pad, self.offsets)
+                im2col(xn, col, r0, c0, self.cin_g, *self.geometry, pad, self.offsets)
             np.matmul(col, self.wmat[g], out=acc[:, g * self.cout_g:(g + 1) * self.cout_g])
         return acc
 
