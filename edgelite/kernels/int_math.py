@@ -254,6 +254,20 @@ def softmax_table_8bit(input_scale: float, beta: float) -> np.ndarray:
     return table
 
 
+@njit(cache=True, inline="always")
+def _row_table_sum(x, r, table):
+    """Row ``r``'s maximum, the table offset that maps it to the last entry, and the
+    float32 sum of the row's table entries (the 8-bit (LOG_)SOFTMAX denominator)."""
+    mx = np.int32(-1 << 30)
+    for j in range(x.shape[1]):
+        mx = max(mx, np.int32(x[r, j]))
+    base = 255 - mx
+    total = np.float32(0.0)
+    for j in range(x.shape[1]):
+        total += table[base + np.int32(x[r, j])]
+    return mx, base, total
+
+
 @njit(cache=True)
 def softmax_8bit(x, out, table, out_scale, out_zp, truncate, qmin, qmax):
     """Rows of int8/uint8 ``x`` (2-D) to int8/uint8/int16 probabilities: float32 sums
@@ -261,13 +275,7 @@ def softmax_8bit(x, out, table, out_scale, out_zp, truncate, qmin, qmax):
     for uint8 outputs, ``int(p + 0.5f)`` with the zero point ignored), as LiteRT."""
     half = np.float32(0.5)
     for r in range(x.shape[0]):
-        mx = np.int32(-1 << 30)
-        for j in range(x.shape[1]):
-            mx = max(mx, np.int32(x[r, j]))
-        base = 255 - mx
-        total = np.float32(0.0)
-        for j in range(x.shape[1]):
-            total += table[base + np.int32(x[r, j])]
+        mx, base, total = _row_table_sum(x, r, table)
         inv = np.float32(1.0) / (total * out_scale)
         for j in range(x.shape[1]):
             p = table[base + np.int32(x[r, j])] * inv
@@ -473,13 +481,7 @@ def log_softmax_8bit(x, out, table, in_scale, out_scale, out_zp, qmin, qmax):
     ``rint(s_in/s_out * x - (s_in * max + log(sum of table entries)) / s_out) + zp``."""
     scale = np.float32(in_scale / out_scale)
     for r in range(x.shape[0]):
-        mx = np.int32(-1 << 30)
-        for j in range(x.shape[1]):
-            mx = max(mx, np.int32(x[r, j]))
-        base = 255 - mx
-        total = np.float32(0.0)
-        for j in range(x.shape[1]):
-            total += table[base + np.int32(x[r, j])]
+        mx, base, total = _row_table_sum(x, r, table)
         log_sum = np.float32(np.log(np.float64(total)))
         pre = np.float32(np.float32(in_scale * np.float32(mx)) + log_sum) / out_scale
         for j in range(x.shape[1]):
