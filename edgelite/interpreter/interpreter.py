@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from .._threads import limit_blas, restore_blas
 from ..kernels.api import PrepareError
 from ..schema import SchemaError, ir, read
 from .executor import SubgraphExecutor
@@ -100,9 +101,17 @@ class Interpreter:
         self._ensure_safe()
         if not self._main.prepared:
             raise RuntimeError("Invoke called on model that is not ready.")
-        # IEEE results (inf, nan) are values here, as in LiteRT, not warnings
-        with np.errstate(all="ignore"):
-            self._main.invoke()
+        self._run(self._main)
+
+    def _run(self, executor: SubgraphExecutor) -> None:
+        """Invoke ``executor`` with numpy's BLAS on ``num_threads`` threads; IEEE results
+        (inf, nan) are values here, as in LiteRT, not warnings."""
+        changed = limit_blas(self._num_threads)
+        try:
+            with np.errstate(all="ignore"):
+                executor.invoke()
+        finally:
+            restore_blas(changed)
 
     def reset_all_variables(self):
         self._services.reset_variables()

@@ -37,8 +37,7 @@ class SignatureRunner:
             interp._allocate(sg)
         for name, value in kwargs.items():
             interp.set_tensor(self._inputs[name], value, subgraph_index=sg)
-        with np.errstate(all="ignore"):   # inf/nan are values, as in LiteRT
-            executor.invoke()
+        interp._run(executor)
         return {name: interp.get_tensor(index, sg) for name, index in self._outputs.items()}
 
     def get_input_details(self):

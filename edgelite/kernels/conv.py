@@ -23,14 +23,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from . import fused_activation
+from . import fused_activation, threads
 from .api import KernelDef, PrepareContext, Run, TensorSpec
 from .im2col import im2col, window_offsets
 from .padding import out_size, pad_before
 
 _COL_BLOCK_FLOATS = 1 << 22   # im2col block: 16 MiB, a whole typical conv in one GEMM
+_PIXEL_CHANNELS = 32   # from this many channels up, DEPTHWISE_CONV_2D runs per pixel
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -236,6 +237,14 @@ def prepare_conv2d(ctx: PrepareContext) -> Run:
 
     def pack(f):   # OHWI -> [groups, kh*kw*cin_g, cout_g]
         return f.reshape(groups, cout // groups, kh * kw * cin_g).transpose(0, 2, 1)
+    bias = bias_operand(ctx, 2, cout)
+    if w.data is not None and (bias is not None or ctx.input(2) is None):
+        from . import conv_gemm
+        run = conv_gemm.prepare(ctx, x.shape, (kh, kw), (sh, sw), (dh, dw), pads, (oh, ow),
+                                np.ascontiguousarray(pack(w.data), np.float32), bias,
+                                *activation_bounds(ctx))
+        if run is not None:
+            return run
     return gemm_conv(ctx, (n, 1, h, wd, cin), (1, kh, kw), (1, sh, sw), (1, dh, dw),
                      pack, groups, cout)
 
@@ -256,36 +265,54 @@ def prepare_conv3d(ctx: PrepareContext) -> Run:
 
 
 # --------------------------------------------------------------------------- DEPTHWISE
+@njit(cache=True, inline="always")
+def _depthwise_range(x, w, bias, out, mult, sh, sw, dh, dw, ph, pw, lo, hi, n, oy0, oy1):
+    """Output rows ``oy0 .. oy1`` of batch item ``n``, per pixel, channels innermost."""
+    _, h, wd, _ = x.shape
+    ow, cout = out.shape[2], out.shape[3]
+    kh, kw, _ = w.shape
+    for oy in range(oy0, oy1):
+        for ox in range(ow):
+            acc = out[n, oy, ox]
+            for c in range(cout):
+                acc[c] = bias[c]
+            for i in range(kh):
+                iy = oy * sh - ph + i * dh
+                if iy < 0 or iy >= h:
+                    continue
+                for j in range(kw):
+                    ix = ox * sw - pw + j * dw
+                    if ix < 0 or ix >= wd:
+                        continue
+                    xr, wr = x[n, iy, ix], w[i, j]
+                    if mult == 1:
+                        for c in range(cout):
+                            acc[c] += xr[c] * wr[c]
+                    else:
+                        for c in range(cout):
+                            acc[c] += xr[c // mult] * wr[c]
+            for c in range(cout):
+                v = acc[c]
+                v = min(max(v, lo), hi)   # NaN passes through, as in TFLite
+                acc[c] = v
+
+
 @njit(cache=True)
 def _depthwise(x, w, bias, out, mult, sh, sw, dh, dw, ph, pw, lo, hi):
-    _, h, wd, _ = x.shape
-    n_, oh, ow, cout = out.shape
-    kh, kw, _ = w.shape
-    for n in range(n_):
-        for oy in range(oh):
-            for ox in range(ow):
-                acc = out[n, oy, ox]
-                for c in range(cout):
-                    acc[c] = bias[c]
-                for i in range(kh):
-                    iy = oy * sh - ph + i * dh
-                    if iy < 0 or iy >= h:
-                        continue
-                    for j in range(kw):
-                        ix = ox * sw - pw + j * dw
-                        if ix < 0 or ix >= wd:
-                            continue
-                        xr, wr = x[n, iy, ix], w[i, j]
-                        if mult == 1:
-                            for c in range(cout):
-                                acc[c] += xr[c] * wr[c]
-                        else:
-                            for c in range(cout):
-                                acc[c] += xr[c // mult] * wr[c]
-                for c in range(cout):
-                    v = acc[c]
-                    v = min(max(v, lo), hi)   # NaN passes through, as in TFLite
-                    acc[c] = v
+    for n in range(out.shape[0]):
+        _depthwise_range(x, w, bias, out, mult, sh, sw, dh, dw, ph, pw, lo, hi, n, 0,
+                         out.shape[1])
+
+
+@njit(cache=True, parallel=True)
+def _depthwise_parallel(x, w, bias, out, mult, sh, sw, dh, dw, ph, pw, lo, hi, parts):
+    """``_depthwise`` with each batch item's rows split into ``parts`` ranges run by
+    numba's thread pool."""
+    oh = out.shape[1]
+    for n in range(out.shape[0]):
+        for p in prange(parts):
+            _depthwise_range(x, w, bias, out, mult, sh, sw, dh, dw, ph, pw, lo, hi, n,
+                             p * oh // parts, (p + 1) * oh // parts)
 
 
 def prepare_depthwise(ctx: PrepareContext) -> Run:
@@ -307,12 +334,20 @@ def prepare_depthwise(ctx: PrepareContext) -> Run:
     zeros = np.zeros(cout, np.float32)
     lo, hi = activation_bounds(ctx)
     weights = None if w.data is None else np.array(w.data, np.float32).reshape(kh, kw, cout)
+    if weights is not None and (bias is not None or not has_bias) and cout < _PIXEL_CHANNELS:
+        from .depthwise import prepare_rows
+        return prepare_rows(ctx, ((kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult),
+                            weights, zeros if bias is None else bias, lo, hi)
     args = (mult, sh, sw, dh, dw, ph, pw, lo, hi)
+    parts = threads.parts(ctx, oh, oh * ow * cout * kh * kw)
 
     def run(ins, outs, scratch):
         b = bias if bias is not None else ins[2] if has_bias else zeros
         wt = weights if weights is not None else ins[1].reshape(kh, kw, cout)
-        _depthwise(ins[0], wt, b, outs[0], *args)
+        if parts > 1:
+            _depthwise_parallel(ins[0], wt, b, outs[0], *args, parts)
+        else:
+            _depthwise(ins[0], wt, b, outs[0], *args)
     return run
 
 

@@ -1,0 +1,115 @@
+"""Float32 CONV_2D as one numba call per invoke: im2col, GEMM and epilogue by row blocks.
+
+Output pixels are cut into blocks of rows; for each block and group, the block's im2col
+rows (a 1x1 stride-1 convolution reads the input itself) are multiplied by the weights
+(packed once at prepare as ``[groups, K, cout_g]``) with numpy's OpenBLAS sgemm
+(``gemm.py``) straight into the output, then the block gets bias + fused activation while
+it is still in cache. With ``num_threads > 1`` the rows are split into one contiguous range
+per thread and numba's pool runs them (each thread its own im2col scratch).
+
+conv.py falls back to its numpy path (``np.matmul`` from Python, then one epilogue pass)
+when that sgemm is not available (``gemm.SGEMM == 0``) and for CONV_3D.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import threads
+from .gemm import SGEMM, sgemm
+from .im2col import im2col, window_offsets
+
+_BLOCK_BYTES = 1 << 19   # im2col + output rows of one block: about half of L2
+_MIN_ROWS_PER_PART = 128   # fewer rows per thread: split the output channels instead
+
+
+@njit(cache=True, inline="always")
+def _rows(fn, x, cols, wm, bias, lo, hi, out2d, r0, r1, c0, c1, direct, epilogue, kh, kw,
+          sh, sw, dh, dw, ph, pw, oh, ow, offsets):
+    """Output rows ``r0 .. r1`` in blocks of ``cols.shape[0]`` rows; of one group's
+    output only channels ``c0 .. c1`` (all channels: ``c0 = 0, c1 = cout_g``)."""
+    groups, _, cout_g = wm.shape
+    cin_g = x.shape[3] // groups
+    x2d = x.reshape(-1, x.shape[3])
+    block = cols.shape[0]
+    for b0 in range(r0, r1, block):
+        b1 = min(r1, b0 + block)
+        o = out2d[b0:b1]
+        for g in range(groups):
+            if direct:
+                a = x2d[b0:b1, g * cin_g:(g + 1) * cin_g]
+            else:
+                a = cols[:b1 - b0]
+                im2col(x, a, b0, g * cin_g, cin_g, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                       np.float32(0.0), offsets)
+            base = g * cout_g
+            sgemm(fn, a, wm[g][:, c0:c1], o[:, base + c0:base + c1], 0.0)
+        if epilogue:   # channels c0 .. c1 split only one group
+            e0, e1 = (c0, c1) if groups == 1 else (0, o.shape[1])
+            b = bias[e0:e1]
+            for r in range(o.shape[0]):
+                row = o[r, e0:e1]
+                for c in range(row.shape[0]):
+                    row[c] = min(max(row[c] + b[c], lo), hi)   # NaN passes through
+
+
+@njit(cache=True)
+def conv_rows(fn, x, cols, wm, bias, lo, hi, out2d, direct, epilogue, by_cols, kh, kw, sh,
+              sw, dh, dw, ph, pw, oh, ow, offsets):
+    _rows(fn, x, cols[0], wm, bias, lo, hi, out2d, 0, out2d.shape[0], 0, wm.shape[2],
+          direct, epilogue, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
+
+
+@njit(cache=True, parallel=True)
+def conv_rows_parallel(fn, x, cols, wm, bias, lo, hi, out2d, direct, epilogue, by_cols, kh,
+                       kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets):
+    """``conv_rows`` in ``cols.shape[0]`` parts run by numba's pool (each with its own
+    im2col scratch): contiguous ranges of rows, or with ``by_cols`` (few rows, many
+    channels, one group: each thread then packs only its share of the weights) of output
+    channels."""
+    parts, rows, cout = cols.shape[0], out2d.shape[0], wm.shape[2]
+    for p in prange(parts):
+        if by_cols:
+            # channel ranges in multiples of 16 (whole SIMD vectors for the sgemm)
+            c0 = min(cout, (p * cout // parts + 15) // 16 * 16)
+            c1 = cout if p == parts - 1 else min(cout, ((p + 1) * cout // parts + 15) // 16
+                                                 * 16)
+            _rows(fn, x, cols[p], wm, bias, lo, hi, out2d, 0, rows, c0, c1, direct,
+                  epilogue, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
+        else:
+            _rows(fn, x, cols[p], wm, bias, lo, hi, out2d, p * rows // parts,
+                  (p + 1) * rows // parts, 0, cout, direct, epilogue, kh, kw, sh, sw, dh,
+                  dw, ph, pw, oh, ow, offsets)
+
+
+def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, lo, hi):
+    """A Run for a 2-D NHWC convolution with constant packed weights ``[groups, K,
+    cout_g]`` and a constant (or None) bias; None when the sgemm is not available."""
+    if SGEMM == 0:
+        return None
+    n, h, w, cin = x_shape
+    groups, k, cout_g = packed.shape
+    cout = groups * cout_g
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow) = kernel, strides, dilations, pads, outs
+    rows = n * oh * ow
+    direct = (kh, kw, sh, sw) == (1, 1, 1, 1) and (ph, pw) == (0, 0)
+    block = max(16, min(rows, _BLOCK_BYTES // (4 * (k + cout))))
+    by_cols = groups == 1 and rows < _MIN_ROWS_PER_PART * ctx.num_threads \
+        and cout >= 32 * ctx.num_threads
+    parts = threads.parts(ctx, cout // 32 if by_cols else max(1, rows // 16),
+                          rows * k * cout)
+    # a 1x1 stride-1 conv reads its input directly: an empty array (not in the arena)
+    # carries its block size
+    cols = np.empty((parts, block, 0), np.float32) if direct else \
+        ctx.scratch((parts, block, k), np.float32)
+    epilogue = bias is not None or lo != -np.inf or hi != np.inf
+    b = np.zeros(cout, np.float32) if bias is None else bias
+    offsets = window_offsets((kh, kw), (dh, dw), w, cin, cin // groups)
+    geometry = (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
+    kernel_fn = conv_rows_parallel if parts > 1 else conv_rows
+
+    def run(ins, outs_, scratch):
+        kernel_fn(SGEMM, ins[0], cols if direct else scratch[cols], packed, b, lo, hi,
+                  outs_[0].reshape(rows, cout), direct, epilogue, by_cols, *geometry)
+    return run

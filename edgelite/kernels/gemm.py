@@ -1,0 +1,91 @@
+"""float32 GEMM from numba code: numpy's own OpenBLAS ``cblas_sgemm``, called by address.
+
+The float convolutions and FULLY_CONNECTED run their GEMMs inside one numba function per
+op: the GEMM of a block of output rows, then that block's bias + fused activation while it
+is still in cache, block after block; with ``num_threads > 1`` numba's thread pool runs the
+blocks (``parallel.py`` style ``prange`` over parts), each calling a single-threaded sgemm.
+Everything then runs in one thread pool: numpy's BLAS keeps one thread
+(``edgelite._threads``), so OpenBLAS's own workers, which spin after each call, never fight
+numba's for the cores (that contention made two threads slower than one).
+
+The sgemm is the one numpy already loaded (found by threadpoolctl), called through its
+address, which every call takes as an argument so the compiled code stays cacheable. It is
+used only when it is certainly OpenBLAS's ILP64 interface, as numpy's wheels ship it
+(``USE64BITINT`` in its configuration, 64-bit integer arguments): any other BLAS (MKL,
+Accelerate, an LP64 OpenBLAS) leaves ``SGEMM`` at 0 and the kernels call ``np.matmul``
+from Python instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+_ROW_MAJOR, _NO_TRANS = 101, 111
+
+
+def _find_sgemm() -> int:
+    """The address of numpy's ILP64 OpenBLAS ``cblas_sgemm``, or 0."""
+    if os.environ.get("EDGELITE_NUMPY_MATMUL") == "1":   # tests: the np.matmul path
+        return 0
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        for lib in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+            dll = ctypes.CDLL(lib.filepath)
+            prefix, suffix = lib._symbol_prefix, lib._symbol_suffix
+            config = getattr(dll, f"{prefix}openblas_get_config{suffix}")
+            config.restype = ctypes.c_char_p
+            if b"USE64BITINT" not in (config() or b""):
+                continue
+            return ctypes.cast(getattr(dll, f"{prefix}cblas_sgemm{suffix}"),
+                               ctypes.c_void_p).value or 0
+    except Exception:   # no threadpoolctl, no OpenBLAS, an unexpected symbol layout
+        return 0
+    return 0
+
+
+@intrinsic
+def _cblas_sgemm(typingctx, fn, m, n, k, a, lda, b, ldb, c, ldc, beta):
+    """``C = A @ B + beta * C``, row-major, no transposes, through the function at
+    address ``fn`` (ILP64 ``cblas_sgemm``); a, b, c are data addresses."""
+    sig = types.void(fn, m, n, k, a, lda, b, ldb, c, ldc, beta)
+
+    def codegen(context, builder, signature, args):
+        fn_, m_, n_, k_, a_, lda_, b_, ldb_, c_, ldc_, beta_ = args
+        i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+        vp = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, f32, vp, i64,
+                                               vp, i64, f32, vp, i64])
+        call = builder.inttoptr(fn_, fnty.as_pointer())
+
+        def ptr(v):
+            return builder.inttoptr(v, vp)
+
+        def wide(v, ty):
+            return context.cast(builder, v, ty, types.int64)
+        ints = [wide(v, t) for v, t in zip((m_, n_, k_, lda_, ldb_, ldc_),
+                                           signature.args[1:4] + signature.args[5:10:2])]
+        builder.call(call, [i32(_ROW_MAJOR), i32(_NO_TRANS), i32(_NO_TRANS), ints[0], ints[1],
+                            ints[2], f32(1.0), ptr(a_), ints[3], ptr(b_), ints[4],
+                            context.cast(builder, beta_, signature.args[10], types.float32),
+                            ptr(c_), ints[5]])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def sgemm(fn, a, b, c, beta):
+    """``c = a @ b + beta * c`` for 2-D float32 arrays whose rows are contiguous (a row
+    stride of whole elements, unit column stride), by the sgemm at address ``fn``."""
+    _cblas_sgemm(fn, a.shape[0], b.shape[1], a.shape[1], a.ctypes.data,
+                 a.strides[0] // 4, b.ctypes.data, b.strides[0] // 4, c.ctypes.data,
+                 c.strides[0] // 4, beta)
+
+
+SGEMM = _find_sgemm()
