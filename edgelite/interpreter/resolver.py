@@ -26,6 +26,8 @@ Example — a custom op doubling its input::
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import MutableMapping
 from typing import Callable, Iterable
 
 from ..kernels.api import KernelDef, PrepareError
@@ -35,12 +37,14 @@ from ..schema import ir, read
 
 class OpResolver:
     def __init__(self, only: Iterable[str] | None = None) -> None:
-        self._builtins = dict(builtin_kernels())
-        self._customs = dict(custom_kernels())
+        # the registry's lazy tables under this resolver's own registrations: a kernel
+        # module is imported when an op of it is first resolved
+        self._builtins: MutableMapping[str, KernelDef] = ChainMap({}, builtin_kernels())
+        self._customs: MutableMapping[str, KernelDef] = ChainMap({}, custom_kernels())
         if only is not None:
             wanted = set(only)
-            self._builtins = {k: v for k, v in self._builtins.items() if k in wanted}
-            self._customs = {k: v for k, v in self._customs.items() if k in wanted}
+            self._builtins = {k: self._builtins[k] for k in self._builtins if k in wanted}
+            self._customs = {k: self._customs[k] for k in self._customs if k in wanted}
 
     @classmethod
     def for_model(cls, model) -> "OpResolver":
