@@ -334,10 +334,15 @@ def prepare_depthwise(ctx: PrepareContext) -> Run:
     zeros = np.zeros(cout, np.float32)
     lo, hi = activation_bounds(ctx)
     weights = None if w.data is None else np.array(w.data, np.float32).reshape(kh, kw, cout)
-    if weights is not None and (bias is not None or not has_bias) and cout < _PIXEL_CHANNELS:
-        from .depthwise import prepare_rows
-        return prepare_rows(ctx, ((kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult),
-                            weights, zeros if bias is None else bias, lo, hi)
+    if weights is not None and (bias is not None or not has_bias):
+        from . import depthwise
+        geometry = ((kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult)
+        b = zeros if bias is None else bias
+        if cout < _PIXEL_CHANNELS:
+            return depthwise.prepare_rows(ctx, geometry, weights, b, lo, hi)
+        run = depthwise.prepare_3x3(ctx, geometry, weights, b, lo, hi)
+        if run is not None:
+            return run
     args = (mult, sh, sw, dh, dw, ph, pw, lo, hi)
     parts = threads.parts(ctx, oh, oh * ow * cout * kh * kw)
 

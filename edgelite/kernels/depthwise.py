@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import threads
-from .depthwise_quantized import _pad_phases
+from .depthwise_quantized import _pad_offset, _pad_phases
 
 _CHUNK = 1024   # output values per row chunk (rounded down to whole pixels)
 
@@ -152,4 +152,146 @@ def prepare_rows(ctx, geometry, weights, bias, lo, hi):
 
     def run(ins, outs, scratch):
         depthwise_rows(ins[0], *args, scratch[xp], taps, kw, sh, wt, bt, lo, hi, outs[0])
+    return run
+
+
+# --------------------------------------------------------------------------- 3x3, 4 pixels
+# A 3x3 depthwise (stride 1 or 2, no dilation) from 32 channels up: four output pixels at
+# a time over a zero-bordered copy of the input, channels innermost. The four pixels share
+# each weight load and, neighbours overlapping, most input loads (a kernel row of four
+# stride-1 pixels reads 6 input pixels, not 12): about 8 memory operations per vector of
+# results instead of 19 for a pixel at a time.
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _clamp(v, lo, hi):
+    return min(max(v, lo), hi)   # NaN passes through, as in TFLite
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _quad_s1(r0, r1, r2, w, b, o, ox, lo, hi):
+    """Output pixels ``ox .. ox+3`` of one row, stride 1 (``r*``: padded input rows)."""
+    for c in range(o.shape[1]):
+        k00, k01, k02 = w[0, 0, c], w[0, 1, c], w[0, 2, c]
+        k10, k11, k12 = w[1, 0, c], w[1, 1, c], w[1, 2, c]
+        k20, k21, k22 = w[2, 0, c], w[2, 1, c], w[2, 2, c]
+        bc = b[c]
+        a0, a1, a2, a3, a4, a5 = r0[ox, c], r0[ox + 1, c], r0[ox + 2, c], r0[ox + 3, c], \
+            r0[ox + 4, c], r0[ox + 5, c]
+        v0 = bc + a0 * k00 + a1 * k01 + a2 * k02
+        v1 = bc + a1 * k00 + a2 * k01 + a3 * k02
+        v2 = bc + a2 * k00 + a3 * k01 + a4 * k02
+        v3 = bc + a3 * k00 + a4 * k01 + a5 * k02
+        a0, a1, a2, a3, a4, a5 = r1[ox, c], r1[ox + 1, c], r1[ox + 2, c], r1[ox + 3, c], \
+            r1[ox + 4, c], r1[ox + 5, c]
+        v0 += a0 * k10 + a1 * k11 + a2 * k12
+        v1 += a1 * k10 + a2 * k11 + a3 * k12
+        v2 += a2 * k10 + a3 * k11 + a4 * k12
+        v3 += a3 * k10 + a4 * k11 + a5 * k12
+        a0, a1, a2, a3, a4, a5 = r2[ox, c], r2[ox + 1, c], r2[ox + 2, c], r2[ox + 3, c], \
+            r2[ox + 4, c], r2[ox + 5, c]
+        v0 += a0 * k20 + a1 * k21 + a2 * k22
+        v1 += a1 * k20 + a2 * k21 + a3 * k22
+        v2 += a2 * k20 + a3 * k21 + a4 * k22
+        v3 += a3 * k20 + a4 * k21 + a5 * k22
+        o[ox, c] = _clamp(v0, lo, hi)
+        o[ox + 1, c] = _clamp(v1, lo, hi)
+        o[ox + 2, c] = _clamp(v2, lo, hi)
+        o[ox + 3, c] = _clamp(v3, lo, hi)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _s2_row(row, w, r, c, x0):
+    """One kernel row's terms of 4 stride-2 pixels: 9 input pixels, 3 weights."""
+    k0, k1, k2 = w[r, 0, c], w[r, 1, c], w[r, 2, c]
+    a0, a1, a2 = row[x0, c], row[x0 + 1, c], row[x0 + 2, c]
+    a3, a4, a5 = row[x0 + 3, c], row[x0 + 4, c], row[x0 + 5, c]
+    a6, a7, a8 = row[x0 + 6, c], row[x0 + 7, c], row[x0 + 8, c]
+    return (a0 * k0 + a1 * k1 + a2 * k2, a2 * k0 + a3 * k1 + a4 * k2,
+            a4 * k0 + a5 * k1 + a6 * k2, a6 * k0 + a7 * k1 + a8 * k2)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _quad_s2(r0, r1, r2, w, b, o, ox, lo, hi):
+    """Output pixels ``ox .. ox+3`` of one row, stride 2."""
+    x0 = 2 * ox
+    for c in range(o.shape[1]):
+        p0, p1, p2, p3 = _s2_row(r0, w, 0, c, x0)
+        q0, q1, q2, q3 = _s2_row(r1, w, 1, c, x0)
+        t0, t1, t2, t3 = _s2_row(r2, w, 2, c, x0)
+        bc = b[c]
+        o[ox, c] = _clamp(bc + p0 + q0 + t0, lo, hi)
+        o[ox + 1, c] = _clamp(bc + p1 + q1 + t1, lo, hi)
+        o[ox + 2, c] = _clamp(bc + p2 + q2 + t2, lo, hi)
+        o[ox + 3, c] = _clamp(bc + p3 + q3 + t3, lo, hi)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _single(r0, r1, r2, w, b, o, ox, s, lo, hi):
+    """Output pixel ``ox`` (the row's last few), any stride."""
+    x0 = s * ox
+    for c in range(o.shape[1]):
+        v = b[c]
+        for j in range(3):
+            v += r0[x0 + j, c] * w[0, j, c] + r1[x0 + j, c] * w[1, j, c] \
+                + r2[x0 + j, c] * w[2, j, c]
+        o[ox, c] = _clamp(v, lo, hi)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _quad_rows(xp, w, b, out, n, s, lo, hi, oy0, oy1):
+    ow = out.shape[2]
+    for oy in range(oy0, oy1):
+        r0, r1, r2 = xp[s * oy], xp[s * oy + 1], xp[s * oy + 2]
+        o = out[n, oy]
+        ox = 0
+        while ox + 4 <= ow:
+            if s == 1:
+                _quad_s1(r0, r1, r2, w, b, o, ox, lo, hi)
+            else:
+                _quad_s2(r0, r1, r2, w, b, o, ox, lo, hi)
+            ox += 4
+        while ox < ow:
+            _single(r0, r1, r2, w, b, o, ox, s, lo, hi)
+            ox += 1
+
+
+@njit(cache=True, fastmath={"contract"})
+def depthwise3x3(x, mult, ph, pw, xp, w, b, s, lo, hi, out):
+    for n in range(out.shape[0]):
+        _pad_offset(x, n, np.float32(0.0), mult, ph, pw, xp)
+        _quad_rows(xp, w, b, out, n, s, lo, hi, 0, out.shape[1])
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def depthwise3x3_parallel(x, mult, ph, pw, xp, w, b, s, lo, hi, out, parts):
+    oh = out.shape[1]
+    for n in range(out.shape[0]):
+        _pad_offset(x, n, np.float32(0.0), mult, ph, pw, xp)
+        for p in prange(parts):
+            _quad_rows(xp, w, b, out, n, s, lo, hi, p * oh // parts, (p + 1) * oh // parts)
+
+
+def prepare_3x3(ctx, geometry, weights, bias, lo, hi):
+    """A Run for ``depthwise3x3`` (3x3, stride 1 or 2 both ways, no dilation), or None."""
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult = geometry
+    if (kh, kw, dh, dw) != (3, 3, 1, 1) or sh != sw or sh not in (1, 2):
+        return None
+    x = ctx.input(0)
+    _, h, wd, _ = x.shape
+    cout = weights.shape[2]
+    # the padded copy holds every input cell a window reads (and the zero border)
+    hp = max(h + ph, (oh - 1) * sh + 3)
+    wp = max(wd + pw, (ow - 1) * sw + 3)
+    xp = ctx.scratch((hp, wp, cout), np.float32)
+    w = np.ascontiguousarray(weights, np.float32)
+    b = np.ascontiguousarray(bias, np.float32)
+    parts = threads.parts(ctx, oh, oh * ow * cout * 9)
+    args = (mult, ph, pw)
+    if parts > 1:
+        def run_parallel(ins, outs, scratch):
+            depthwise3x3_parallel(ins[0], *args, scratch[xp], w, b, sh, lo, hi, outs[0],
+                                  parts)
+        return run_parallel
+
+    def run(ins, outs, scratch):
+        depthwise3x3(ins[0], *args, scratch[xp], w, b, sh, lo, hi, outs[0])
     return run

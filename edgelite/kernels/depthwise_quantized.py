@@ -66,10 +66,18 @@ def _pad_offset(x, n, zp_in, mult, ph, pw, xp):
     _, h, w, cin = x.shape
     xp[:ph] = 0
     xp[ph + h:] = 0
+    flat = xp.reshape(-1)
     for y in range(h):
         row = xp[y + ph]
         row[:pw] = 0
         row[pw + w:] = 0
+        if mult == 1:   # one long contiguous run per row
+            base = (y + ph) * xp.shape[1] * xp.shape[2] + pw * cin
+            src = x[n, y].reshape(-1)
+            dst = flat[base:base + w * cin]
+            for k in range(dst.shape[0]):
+                dst[k] = src[k] - zp_in
+            continue
         for xx in range(w):
             src = x[n, y, xx]
             dst = row[xx + pw]
