@@ -34,6 +34,7 @@ from numba import njit
 from .activations_quantized import INTEGER_PREPARES, integer_input
 from .api import KernelDef, PrepareContext, Run, TensorSpec
 from .elementwise import check_dtype, dtypes
+from .fused_activation import clamp
 
 _F32 = dtypes("float32")
 _QUANTIZED = dtypes("int8 uint8 int16")
@@ -48,21 +49,18 @@ def _float_input(ctx: PrepareContext) -> TensorSpec:
 
 
 def _clamp(lo: float, hi: float):
+    lo32, hi32 = np.float32(lo), np.float32(hi)
+
     def prepare(ctx: PrepareContext) -> Run:
         _float_input(ctx)
 
         def run(ins, outs, scratch):
-            np.clip(ins[0], lo, hi, out=outs[0])
+            clamp(ins[0], lo32, hi32, outs[0])
         return run
     return prepare
 
 
-def prepare_relu(ctx: PrepareContext) -> Run:
-    _float_input(ctx)
-
-    def run(ins, outs, scratch):
-        np.maximum(ins[0], 0.0, out=outs[0])
-    return run
+prepare_relu = _clamp(0.0, np.inf)
 
 
 def prepare_leaky_relu(ctx: PrepareContext) -> Run:

@@ -113,11 +113,12 @@ def _activation_bounds(ctx: PrepareContext, dtype: np.dtype):
 def _clamped(body: Run, bounds) -> Run:
     if bounds is None:
         return body
-    lo, hi = bounds
-
     def run(ins, outs, scratch):
         body(ins, outs, scratch)
-        np.clip(outs[0], lo, hi, out=outs[0])
+        if outs[0].dtype == np.float32:
+            fused_activation.apply_float(outs[0], bounds)
+        else:
+            np.clip(outs[0], *bounds, out=outs[0])
     return run
 
 
@@ -146,6 +147,16 @@ def prepare_add_sub_mul(ctx: PrepareContext) -> Run:
         def run_int(ins, outs, scratch):   # integers wrap, as TFLite's do
             ufunc(ins[0], ins[1], out=outs[0])
         return _clamped(run_int, bounds)
+
+    b = ctx.input(1)
+    if a.dtype == np.float32 and a.shape == b.shape == shape:   # the common case: one loop
+        op = {"ADD": fused_activation.ADD, "SUB": fused_activation.SUB,
+              "MUL": fused_activation.MUL}[ctx.opcode]
+        lo, hi = np.float32(bounds[0]), np.float32(bounds[1])
+
+        def run_same(ins, outs, scratch):
+            fused_activation.binary_clamp(op, ins[0], ins[1], lo, hi, outs[0])
+        return run_same
 
     def run(ins, outs, scratch):
         with np.errstate(all="ignore"):   # overflow and inf - inf, silent as in TFLite
