@@ -192,6 +192,13 @@ def _warmup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.image, threads=args.threads, runs=args.runs, top_k=args.top_k)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgelite", description="TFLite-compatible converter, quantizer and interpreter")
@@ -248,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("models", nargs="*", metavar="MODEL",
                    help=".tflite files (default: the models bundled in edgelite/models)")
     w.set_defaults(func=_warmup)
+    d = sub.add_parser("demo", help="classify the bundled cat photo with the bundled int8 "
+                                    "EfficientNet-Lite0 (top-5 labels and latency)")
+    d.add_argument("image", nargs="?", help="a PNG photo instead of the bundled cat")
+    d.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    d.add_argument("--runs", type=int, default=10, help="timed invokes after the first")
+    d.add_argument("--top-k", type=int, default=5, help="how many labels to print")
+    d.set_defaults(func=_demo)
     return parser
 
 
