@@ -145,6 +145,9 @@ def _convert(args: argparse.Namespace) -> int:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
+            mask = os.umask(0)   # mkstemp makes 0600 files: give the usual 0666 & ~umask
+            os.umask(mask)
+            os.fchmod(f.fileno(), 0o666 & ~mask)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

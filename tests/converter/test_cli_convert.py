@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
@@ -34,6 +36,9 @@ def test_convert_writes_a_runnable_file(tmp_path, capsys):
                                   np.maximum(x, 0))
     assert [p.name for p in tmp_path.iterdir()] != [] and \
         not any(p.name.startswith(".") for p in tmp_path.iterdir())
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask   # not the temp file's 0600
 
 
 def test_unsupported_ops_are_all_listed_and_nothing_is_written(tmp_path, capsys):
