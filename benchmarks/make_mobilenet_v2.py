@@ -4,9 +4,9 @@ as ../shared/corpus/scripts/make_tf_models.py (which makes the α=0.35, 96×96 c
 
     python benchmarks/make_mobilenet_v2.py [--alpha 1.0] [--size 224] [OUTDIR]
 
-Needs TensorFlow (``pip install tensorflow-cpu`` in a separate venv: edgelite itself never
-imports it). OUTDIR defaults to ``$EDGELITE_MODEL_CACHE/../models`` i.e.
-``~/.cache/edgelite/models``, where benchmarks/vs_litert.py looks. Writes
+Needs TensorFlow (``pip install tensorflow`` in a separate venv: edgelite itself never
+imports it). OUTDIR defaults to ``~/.cache/edgelite/models``, where
+benchmarks/vs_litert.py looks (``$EDGELITE_BENCH_MODELS`` there). Writes
 ``mobilenet_v2_{alpha*100:03d}_{size}.{float32,int8}.tflite``.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 parser = argparse.ArgumentParser()
-parser.add_argument("outdir", nargs="?",
-                    default=str(Path.home() / ".cache" / "edgelite" / "models"))
+parser.add_argument("outdir", nargs="?", default=os.environ.get(
+    "EDGELITE_BENCH_MODELS", str(Path.home() / ".cache" / "edgelite" / "models")))
 parser.add_argument("--alpha", type=float, default=1.0)
 parser.add_argument("--size", type=int, default=224)
 parser.add_argument("--modes", default="float32,int8")

@@ -3,23 +3,27 @@
 usage: python benchmarks/vs_litert.py [--runs 50] [--warmup 10] [--threads 1,2] [--out FILE]
 
 Models: MobileNetV2-035 float32 and int8 (../shared/corpus/tf), mediapipe's
-face_detection_short_range ($EDGELITE_MODEL_CACHE, as in tests/conftest.py), and
+face_detection_short_range ($EDGELITE_MODEL_CACHE, as in tests/conftest.py),
 EfficientNet-Lite0 converted by this checkout's edgelite from ../shared/corpus/onnx
-(``--io-layout nhwc``); for that one onnxruntime runs the ONNX file itself (the same input,
-transposed to NCHW) and LiteRT runs edgelite's .tflite.
+(``--io-layout nhwc``; for that one onnxruntime runs the ONNX file itself, the same input
+transposed to NCHW, and LiteRT runs edgelite's .tflite), and MobileNetV2-1.0-224 float32
+and int8 made by ``benchmarks/make_mobilenet_v2.py`` (TensorFlow's converter, run once in
+a separate venv with TensorFlow) in ``$EDGELITE_BENCH_MODELS`` (default
+``~/.cache/edgelite/models``); when those two are missing their rows say how to make them.
 
 For each model and thread count, every runtime is built with that many threads and given the
 same seeded random input, invoked once (numba loads, caches warm), then all are invoked in
 turn for ``--warmup`` untimed and ``--runs`` timed rounds, the order reversed every other
 round, in this one process, so machine noise hits them alike. Reported: median and p90 invoke
-latency and edgelite / other ratios of the medians, against the targets of issue 7, and the
-five op types where edgelite spends most of an invoke (1 thread).
+latency and edgelite / other ratios of the medians, against the targets of issue 7; each
+runtime's speed-up from 1 to 2 threads; the five op types where edgelite spends most of an
+invoke (1 thread).
 
-edgelite's own thread count is its BLAS's (numpy runs the float GEMMs), limited per row with
-threadpoolctl. onnxruntime gets ``intra_op_num_threads`` and sequential execution, with
-thread-pool spinning off: a pool spinning after its run would otherwise steal the second
-core from the runtime invoked next. LiteRT's invoke and onnxruntime's ``run_with_iobinding``
-both exclude input copies, like edgelite's ``invoke``.
+edgelite's kernels split their work over numba's thread pool (numpy's BLAS is held at one
+thread inside ``invoke``). onnxruntime gets ``intra_op_num_threads`` and sequential
+execution, with thread-pool spinning off: a pool spinning after its run would otherwise
+steal the second core from the runtime invoked next. LiteRT's invoke and onnxruntime's
+``run_with_iobinding`` both exclude input copies, like edgelite's ``invoke``.
 """
 
 from __future__ import annotations
@@ -33,18 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _blas_threads() -> None:
-    """OPENBLAS_NUM_THREADS: the most ``--threads`` asks for, before numpy loads its BLAS
-    (each row then limits it further with threadpoolctl)."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--threads", default="1,2")
-    known, _ = pre.parse_known_args()
-    most = max(int(t) for t in known.threads.split(","))
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(most))
-
-
 if __name__ == "__main__":
-    _blas_threads()
     sys.path.insert(0, str(REPO))
 
 import numpy as np
@@ -53,12 +46,20 @@ CORPUS = Path(os.environ.get("EDGELITE_CORPUS", REPO.parent / "shared" / "corpus
 MEDIAPIPE_CACHE = Path(os.environ.get("EDGELITE_MODEL_CACHE",
                                       Path.home() / ".cache" / "edgelite" / "mediapipe"))
 ONNX_MODEL = CORPUS / "onnx" / "efficientnet_lite0.onnx"
+BENCH_MODELS = Path(os.environ.get("EDGELITE_BENCH_MODELS",
+                                   Path.home() / ".cache" / "edgelite" / "models"))
 # (label, .tflite path or None for the converted EfficientNet, issue 7's target ratio)
 CASES = [("MobileNetV2-035 float32", CORPUS / "tf" / "mobilenet_v2_035.float32.tflite", 1.5),
          ("MobileNetV2-035 int8", CORPUS / "tf" / "mobilenet_v2_035.int8.tflite", 2.0),
          ("face_detection_short_range", MEDIAPIPE_CACHE / "face_detection_short_range.tflite",
           1.5),
-         ("EfficientNet-Lite0 (converted)", None, 1.5)]
+         ("EfficientNet-Lite0 (converted)", None, 1.5),
+         ("MobileNetV2-1.0-224 float32", BENCH_MODELS / "mobilenet_v2_100_224.float32.tflite",
+          None),
+         ("MobileNetV2-1.0-224 int8", BENCH_MODELS / "mobilenet_v2_100_224.int8.tflite", 2.0)]
+OPTIONAL = {"MobileNetV2-1.0-224 float32", "MobileNetV2-1.0-224 int8"}
+# issue 7: two threads speed MobileNetV2-1.0 float up by at least this much over one
+THREAD_TARGETS = {"MobileNetV2-1.0-224 float32": 1.6}
 
 
 def _convert_efficientnet(out_dir: Path) -> Path:
@@ -104,7 +105,6 @@ def measure(label: str, path: Path, threads: int, runs: int, warmup: int,
             with_ort: bool) -> dict:
     from edgelite.benchmark import (
         alternate,
-        blas_threads,
         edgelite_interpreter,
         latency_stats,
         litert_interpreter,
@@ -126,12 +126,9 @@ def measure(label: str, path: Path, threads: int, runs: int, warmup: int,
     keep = None
     if with_ort:
         invokes["onnxruntime"], keep = _ort_invoke(threads, inputs[0])
-    with blas_threads(threads) as limited:
-        if not limited:
-            raise SystemExit("per-row BLAS threads need threadpoolctl: pip install threadpoolctl")
-        times = alternate(invokes, runs=runs, warmup=warmup)
-        rounds = max(runs // 5, 5)
-        ops = profile_ops(ours, rounds) if threads == 1 else []
+    times = alternate(invokes, runs=runs, warmup=warmup)
+    rounds = max(runs // 5, 5)
+    ops = profile_ops(ours, rounds) if threads == 1 else []
     del keep
     return {"model": label, "threads": threads,
             **{name: latency_stats(t) for name, t in times.items()}, "profile": ops[:5],
@@ -147,6 +144,24 @@ def _ratio(row: dict, name: str) -> float | None:
     return row["edgelite"]["median_ms"] / row[name]["median_ms"] if name in row else None
 
 
+def _scaling(rows: list[dict]) -> list[str]:
+    """Each runtime's speed-up from 1 to 2 threads (median 1-thread / 2-thread latency)."""
+    by = {(r["model"], r["threads"]): r for r in rows}
+    out = []
+    for (model, threads), one in by.items():
+        two = by.get((model, 2))
+        if threads != 1 or two is None:
+            continue
+        cells = [f"{name} {one[name]['median_ms'] / two[name]['median_ms']:.2f}x"
+                 for name in ("edgelite", "LiteRT", "onnxruntime") if name in one]
+        target = THREAD_TARGETS.get(model)
+        if target is not None:
+            met = one["edgelite"]["median_ms"] / two["edgelite"]["median_ms"] >= target
+            cells.append(f"target >= {target:.1f}x for edgelite: {'met' if met else 'not met'}")
+        out.append(f"- {model}: " + ", ".join(cells))
+    return ["", "Speed-up from 1 to 2 threads:", ""] + out if out else []
+
+
 def format_report(rows: list[dict], targets: dict, runs: int, warmup: int,
                   load: tuple[float, float]) -> str:
     lines = [(f"edgelite vs LiteRT (XNNPACK) and onnxruntime: {runs} alternating runs after "
@@ -159,10 +174,13 @@ def format_report(rows: list[dict], targets: dict, runs: int, warmup: int,
     for row in rows:
         lite, ort = _ratio(row, "LiteRT"), _ratio(row, "onnxruntime")
         target = targets[row["model"]]
+        goal = ("–", "–") if target is None else \
+            (f"<= {target:.1f}x", "yes" if lite <= target else "no")
         lines.append(f"| {row['model']} | {row['threads']} | {_cell(row, 'edgelite')} | "
                      f"{_cell(row, 'LiteRT')} | {_cell(row, 'onnxruntime')} | "
-                     f"{lite:.2f}x | <= {target:.1f}x | {'yes' if lite <= target else 'no'} | "
+                     f"{lite:.2f}x | {goal[0]} | {goal[1]} | "
                      + (f"{ort:.2f}x |" if ort is not None else "– |"))
+    lines += _scaling(rows)
     lines += ["", "Top 5 op types by edgelite time (1 thread, ms per invoke, share of invoke):",
               ""]
     for row in rows:
@@ -183,12 +201,16 @@ def main() -> int:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
-    _check_present([p for _, p, _ in CASES if p is not None] + [ONNX_MODEL])
+    _check_present([p for label, p, _ in CASES if p is not None and label not in OPTIONAL]
+                   + [ONNX_MODEL])
+    skipped = [label for label, p, _ in CASES if label in OPTIONAL and not p.exists()]
     targets = {label: target for label, _, target in CASES}
     rows = []
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         for label, path, _ in CASES:
+            if label in skipped:
+                continue
             with_ort = path is None
             path = path or _convert_efficientnet(Path(tmp))
             for threads in thread_counts:
@@ -196,6 +218,9 @@ def main() -> int:
                 print(f"measured {label}, {threads} thread(s)", file=sys.stderr)
     text = format_report(rows, targets, args.runs, args.warmup,
                          (load_start, os.getloadavg()[0]))
+    for label in skipped:
+        text += (f"\n\n{label}: not measured, {BENCH_MODELS} has no such file; make it with "
+                 f"`python benchmarks/make_mobilenet_v2.py` in a venv with TensorFlow")
     print(text)
     if args.out:
         args.out.write_text(text + "\n")

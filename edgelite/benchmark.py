@@ -99,9 +99,16 @@ def latency_stats(times_ms: list[float]) -> dict:
 def profile_ops(interp, rounds: int) -> list[dict]:
     """Per-op-type time of ``rounds`` profiled invokes of an edgelite Interpreter, most
     expensive first; ``ms_per_invoke`` is the op type's share of one invoke."""
+    from ._threads import limit_blas, restore_blas
+
     totals: dict = {}
-    for _ in range(rounds):
-        interp._main.invoke_profiled(totals)
+    changed = limit_blas(interp._num_threads)   # as invoke() sets numpy's BLAS
+    try:
+        with np.errstate(all="ignore"):
+            for _ in range(rounds):
+                interp._main.invoke_profiled(totals)
+    finally:
+        restore_blas(changed)
     grand = sum(spent for _, spent in totals.values()) or 1.0
     return [{"op": name, "count": count, "total_ms": spent * 1e3,
              "ms_per_invoke": spent * 1e3 / rounds, "percent": 100 * spent / grand}
