@@ -19,6 +19,7 @@ from numba import njit, prange
 from . import threads
 from .gemm import SGEMM, sgemm
 from .im2col import im2col, window_offsets
+from .requantize import requantize_affine
 
 _BLOCK_BYTES = 1 << 19   # im2col + output rows of one block: about half of L2
 _MIN_ROWS_PER_PART = 128   # fewer rows per thread: split the output channels instead
@@ -112,4 +113,78 @@ def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, 
     def run(ins, outs_, scratch):
         kernel_fn(SGEMM, ins[0], cols if direct else scratch[cols], packed, b, lo, hi,
                   outs_[0].reshape(rows, cout), direct, epilogue, by_cols, *geometry)
+    return run
+
+
+# --------------------------------------------------------------------------- integer
+# Integer CONV_2D (conv_quantized's ruy path when every sum is exact in float32 and the
+# float64 affine epilogue is exact): per block, the raw integer inputs as float32 (im2col
+# padding with the input zero point, whose effect the bias already corrects), the sgemm
+# into a float32 accumulator block, and requantize_affine into the int8/int16 output.
+@njit(cache=True, inline="always")
+def _int_rows(fn, x, cols, acc, wm, pad, affine, lo, hi, out2d, r0, r1, direct, kh, kw,
+              sh, sw, dh, dw, ph, pw, oh, ow, offsets):
+    groups, _, cout_g = wm.shape
+    cin_g = x.shape[3] // groups
+    x2d = x.reshape(-1, x.shape[3])
+    block = cols.shape[0]
+    for b0 in range(r0, r1, block):
+        b1 = min(r1, b0 + block)
+        rows = b1 - b0
+        a_acc = acc[:rows]
+        a = cols[:rows]
+        for g in range(groups):
+            if direct:
+                src = x2d[b0:b1, g * cin_g:(g + 1) * cin_g]
+                for r in range(rows):
+                    for k in range(cin_g):
+                        a[r, k] = src[r, k]
+            else:
+                im2col(x, a, b0, g * cin_g, cin_g, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                       pad, offsets)
+            sgemm(fn, a, wm[g], a_acc[:, g * cout_g:(g + 1) * cout_g], 0.0)
+        requantize_affine(a_acc.reshape(-1), affine, lo, hi, out2d[b0:b1].reshape(-1))
+
+
+@njit(cache=True)
+def conv_int_rows(fn, x, cols, acc, wm, pad, affine, lo, hi, out2d, direct, kh, kw, sh, sw,
+                  dh, dw, ph, pw, oh, ow, offsets):
+    _int_rows(fn, x, cols[0], acc[0], wm, pad, affine, lo, hi, out2d, 0, out2d.shape[0],
+              direct, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
+
+
+@njit(cache=True, parallel=True)
+def conv_int_rows_parallel(fn, x, cols, acc, wm, pad, affine, lo, hi, out2d, direct, kh,
+                           kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets):
+    parts, rows = cols.shape[0], out2d.shape[0]
+    for p in prange(parts):
+        _int_rows(fn, x, cols[p], acc[p], wm, pad, affine, lo, hi, out2d,
+                  p * rows // parts, (p + 1) * rows // parts, direct, kh, kw, sh, sw, dh,
+                  dw, ph, pw, oh, ow, offsets)
+
+
+def prepare_int(gemm, zp_in: float, affine, lo: float, hi: float):
+    """A Run for conv_quantized's ``ConvGemm`` with the ``requantize_affine`` epilogue
+    (``affine`` tiled to a multiple of the channels), or None without the sgemm."""
+    if SGEMM == 0:
+        return None
+    ctx = gemm.ctx
+    k, cout = gemm.k, gemm.cout
+    rows = gemm.n * gemm.rows
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = gemm.geometry
+    direct = gemm.direct
+    # a block: whole tiles of the affine parameters, in about half of L2
+    tile = affine.shape[1] // cout
+    block = max(tile, min(rows, _BLOCK_BYTES // (4 * (k + cout))) // tile * tile)
+    parts = threads.parts(ctx, max(1, rows // 16), rows * k * cout)
+    cols = ctx.scratch((parts, block, k), np.float32)
+    acc = ctx.scratch((parts, block, cout), np.float32)
+    wm = np.ascontiguousarray(gemm.wmat, np.float32)
+    geometry = (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, gemm.offsets)
+    pad, lo64, hi64 = np.float32(zp_in), np.float64(lo), np.float64(hi)
+    kernel_fn = conv_int_rows_parallel if parts > 1 else conv_int_rows
+
+    def run(ins, outs, scratch):
+        kernel_fn(SGEMM, ins[0], scratch[cols], scratch[acc], wm, pad, affine, lo64, hi64,
+                  outs[0].reshape(rows, cout), direct, *geometry)
     return run

@@ -23,6 +23,8 @@ rescales by ``input scale * weight scale``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import quant
@@ -90,10 +92,24 @@ class ConvGemm:
         self.colsum = weights.astype(np.int64).sum(axis=1).reshape(-1)   # [cout]
         self.direct = tuple(kernel) == (1, 1) and tuple(strides) == (1, 1)
         self.block_rows = max(1, min(self.rows, _COL_BLOCK // max(self.k, 1)))
-        self.col = ctx.scratch((self.block_rows, self.k), self.dtype)
-        self.acc = ctx.scratch((self.block_rows, self.cout), self.dtype)
+        self.ctx = ctx
         self.geometry = (*kernel, *strides, *dilations, *pads, *outs)
         self.offsets = window_offsets(kernel, dilations, self.w, self.cin, self.cin_g)
+
+    # the im2col and accumulator scratch, requested from the arena only by the paths that
+    # use them (conv_gemm's fused path brings its own)
+    @functools.cached_property
+    def col(self) -> int:
+        return self.ctx.scratch((self.block_rows, self.k), self.dtype)
+
+    @functools.cached_property
+    def acc(self) -> int:
+        return self.ctx.scratch((self.block_rows, self.cout), self.dtype)
+
+    def reserve(self) -> "ConvGemm":
+        """Request the scratch (at prepare) for the paths that run ``block``."""
+        _ = self.col, self.acc
+        return self
 
     def blocks(self):
         for r0 in range(0, self.rows, self.block_rows):
@@ -154,7 +170,14 @@ _TILE = 256   # elements of tiled epilogue parameters (long loops, small enough 
 # --------------------------------------------------------------------------- CONV_2D
 def _ruy_conv(gemm: ConvGemm, finish, params, zp_in: float) -> Run:
     """CONV_2D with ruy's rounding on every channel and a constant bias: GEMM blocks, each
-    requantized by ``finish`` (``ruy_epilogue``)."""
+    requantized by ``finish`` (``ruy_epilogue``). With float32 sums and the float64 affine
+    epilogue, conv_gemm runs it all in one numba call (and numba's threads)."""
+    if finish is requantize_affine and gemm.dtype == np.float32:
+        from . import conv_gemm
+        run = conv_gemm.prepare_int(gemm, zp_in, *params)
+        if run is not None:
+            return run
+    gemm.reserve()
     if gemm.n == 1 and gemm.direct and gemm.block_rows == gemm.rows:
         return _lean_pointwise(gemm, finish, params)
     blocks = list(gemm.blocks())
@@ -197,7 +220,7 @@ def prepare_conv2d_quantized(ctx: PrepareContext, geometry) -> Run:
         w_abs = np.abs(packed).astype(np.int64).sum(axis=1).reshape(-1)
         return _ruy_conv(gemm, *ruy_epilogue(rq, fixed, bias, x, out, w_abs, gemm.rows),
                          zp_in)
-    blocks = list(gemm.blocks())
+    blocks = list(gemm.reserve().blocks())
 
     def run(ins, outs_, scratch):
         b = fixed if (bias is not None or not has_bias) else \
@@ -218,7 +241,8 @@ def _hybrid_conv2d(ctx: PrepareContext, geometry, packed, cout) -> Run:
     ctx.set_output(0, (x.shape[0], *outs, cout), np.float32)
     scales = weight_scales(ctx, w, cout).astype(np.float32)
     per_channel = bool(np.any(scales != scales[0]))
-    gemm = ConvGemm(ctx, x.shape, kernel, strides, dilations, pads, outs, packed, np.int8)
+    gemm = ConvGemm(ctx, x.shape, kernel, strides, dilations, pads, outs, packed,
+                    np.int8).reserve()
     bias, _ = float_bias(ctx, cout)
     lo, hi = float_activation(ctx)
     per_item = x.size // max(x.shape[0], 1)
