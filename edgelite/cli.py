@@ -131,7 +131,13 @@ def _convert(args: argparse.Namespace) -> int:
 
     from .converter import Converter
 
-    conv = Converter.from_onnx(args.input)
+    src = args.input
+    if os.path.isdir(src) and os.path.isfile(os.path.join(src, "saved_model.pb")):
+        conv = Converter.from_saved_model(src)
+    elif src.lower().endswith((".keras", ".h5", ".hdf5")):
+        conv = Converter.from_keras(src)
+    else:
+        conv = Converter.from_onnx(src)
     conv.io_layout = args.io_layout
     conv.input_shapes = _parse_input_shapes(args.input_shape) or None
     _quantize_settings(conv, args)
@@ -223,8 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "alternating invokes, and print the ratio")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_benchmark)
-    c = sub.add_parser("convert", help="convert an ONNX model to .tflite")
-    c.add_argument("input", help="path to an .onnx file")
+    c = sub.add_parser("convert", help="convert an ONNX / Keras / SavedModel model to .tflite")
+    c.add_argument("input", help="an .onnx, .keras or .h5 file, or a SavedModel directory")
     c.add_argument("-o", "--output", required=True, help="the .tflite file to write")
     c.add_argument("--io-layout", choices=["keep", "nhwc"], default="keep",
                    help="keep ONNX's input/output layout, or make them channels-last")

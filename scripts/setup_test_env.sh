@@ -18,3 +18,4 @@ corpus=${EDGELITE_CORPUS:-../shared/corpus}
 if [ ! -f "$cache/pose_detection.tflite" ]; then
   PATH="$PWD/.venv/bin:$PATH" bash "$corpus/scripts/fetch_mediapipe_models.sh" "$cache"
 fi
+bash scripts/make_keras_fixtures.sh   # Keras/SavedModel converter fixtures (a separate TF venv)

@@ -1,7 +1,7 @@
 """edgelite.converter: framework models -> .tflite (see ../shared/DESIGN.md)."""
 
 from .api import Converter, Optimize, OpsSet, TargetSpec
-from .errors import ConversionError, UnsupportedOpsError
+from .errors import ConversionError, UnsupportedOpsError, UnsupportedPartsError
 
 __all__ = ["ConversionError", "Converter", "Optimize", "OpsSet", "TargetSpec",
-           "UnsupportedOpsError"]
+           "UnsupportedOpsError", "UnsupportedPartsError"]

@@ -76,7 +76,55 @@ class Converter:
                             f"{type(model).__name__}")
         return cls(model, "onnx")
 
+    @classmethod
+    def from_keras(cls, path) -> "Converter":
+        """``path``: a Keras 3 ``.keras`` archive or a legacy ``.h5`` model (needs h5py:
+        ``pip install edgelite[keras]``; Keras and TensorFlow are not needed)."""
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Keras model {os.fspath(path)!r} does not exist")
+        try:
+            import h5py  # noqa: F401
+        except ImportError:
+            raise ConversionError("reading Keras models needs h5py: "
+                                  "pip install 'edgelite[keras]'") from None
+        return cls(os.fspath(path), "keras")
+
+    @classmethod
+    def from_saved_model(cls, saved_model_dir, signature_keys=None,
+                         tags=None) -> "Converter":
+        """``saved_model_dir``: a TF SavedModel directory (``saved_model.pb`` and
+        ``variables/``); TensorFlow is not needed. ``signature_keys``: one signature
+        (default ``serving_default``); ``tags``: the MetaGraph's tags (default serve)."""
+        path = os.fspath(saved_model_dir)
+        if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise FileNotFoundError(f"{path!r} is not a SavedModel directory "
+                                    f"(no saved_model.pb)")
+        keys = [signature_keys] if isinstance(signature_keys, str) else signature_keys
+        if keys is not None and len(keys) != 1:
+            raise ConversionError("from_saved_model converts one signature; pass one key")
+        conv = cls(path, "saved_model")
+        conv._signature_key = keys[0] if keys else None
+        conv._tags = set(tags) if tags else None
+        return conv
+
+    def _lower_nhwc(self) -> ir.Model:
+        if self._kind == "keras":
+            from .frontends.keras import lower as lower_keras
+
+            return lower_keras(self._model, input_shapes=self.input_shapes)
+        from .frontends.saved_model import lower as lower_saved_model
+
+        return lower_saved_model(self._model, signature_key=self._signature_key,
+                                 tags=self._tags, input_shapes=self.input_shapes)
+
     def convert_to_ir(self) -> ir.Model:
+        if self._kind in ("keras", "saved_model"):
+            from ..quantize import apply
+            from .passes import NHWC_PIPELINE, optimize
+
+            model = optimize(self._lower_nhwc(), NHWC_PIPELINE)
+            model = apply(model, self, error=ConversionError)
+            return set_op_versions(model)
         if self._kind != "onnx":
             raise ConversionError(f"unknown model kind {self._kind}")
         from ..quantize import apply

@@ -17,3 +17,15 @@ class UnsupportedOpsError(ConversionError):
         kinds = sorted({op for _, op, _ in nodes})
         super().__init__(f"{len(nodes)} node(s) use ONNX ops edgelite cannot convert "
                          f"({', '.join(kinds)}):\n" + "\n".join(lines))
+
+
+class UnsupportedPartsError(ConversionError):
+    """Every layer / op a (non-ONNX) frontend cannot lower, listed at once: ``parts`` are
+    (name, kind) pairs, ``what`` says what they are ("Keras layer", "TF op")."""
+
+    def __init__(self, what: str, parts: list[tuple[str, str]]) -> None:
+        self.parts = parts
+        kinds = sorted({kind for _, kind in parts})
+        lines = [f"  {name or '<unnamed>'}: {kind}" for name, kind in parts]
+        super().__init__(f"{len(parts)} {what}(s) edgelite cannot convert "
+                         f"({', '.join(kinds)}):\n" + "\n".join(lines))

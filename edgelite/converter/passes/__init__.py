@@ -17,6 +17,7 @@ from ...schema import ir
 from .dedupe_constants import dedupe_constants
 from .fold_constants import fold_constants
 from .fold_batch_norm import fold_batch_norms
+from .fold_input_scale import fold_input_scales
 from .fold_pad import fold_pads
 from .fuse_activation import fuse_activations
 from .remove_dead import remove_dead_code
@@ -24,12 +25,17 @@ from .remove_identity import remove_identities
 
 PIPELINE = (fold_constants, fold_pads, remove_identities, fold_batch_norms, fuse_activations,
             dedupe_constants, remove_dead_code)
+# the Keras / SavedModel frontends' pipeline: also folds a constant scale in front of a
+# layer into its weights (Keras' Rescaling before the stem convolution)
+NHWC_PIPELINE = (fold_constants, fold_pads, remove_identities, fold_batch_norms,
+                 fold_input_scales, fuse_activations, dedupe_constants, remove_dead_code)
 
-__all__ = ["PIPELINE", "dedupe_constants", "fold_batch_norms", "fold_constants", "fold_pads",
+__all__ = ["NHWC_PIPELINE", "PIPELINE", "dedupe_constants", "fold_batch_norms", "fold_constants",
+           "fold_input_scales", "fold_pads",
            "fuse_activations", "optimize", "remove_dead_code", "remove_identities"]
 
 
-def optimize(model: ir.Model) -> ir.Model:
-    for graph_pass in PIPELINE:
+def optimize(model: ir.Model, pipeline=PIPELINE) -> ir.Model:
+    for graph_pass in pipeline:
         model = graph_pass(model)
     return model
