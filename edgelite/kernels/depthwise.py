@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import threads
-from .depthwise_quantized import _pad_offset, _pad_phases
+from .depthwise_quantized import _pad_phases
 
 _CHUNK = 1024   # output values per row chunk (rounded down to whole pixels)
 
@@ -157,7 +157,8 @@ def prepare_rows(ctx, geometry, weights, bias, lo, hi):
 
 # --------------------------------------------------------------------------- 3x3, 4 pixels
 # A 3x3 depthwise (stride 1 or 2, no dilation) from 32 channels up: four output pixels at
-# a time over a zero-bordered copy of the input, channels innermost. The four pixels share
+# a time straight from the input (the few windows over the border one at a time, with
+# bounds checks, so no padded copy), channels innermost. The four pixels share
 # each weight load and, neighbours overlapping, most input loads (a kernel row of four
 # stride-1 pixels reads 6 input pixels, not 12): about 8 memory operations per vector of
 # results instead of 19 for a pixel at a time.
@@ -167,27 +168,28 @@ def _clamp(v, lo, hi):
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
-def _quad_s1(r0, r1, r2, w, b, o, ox, lo, hi):
-    """Output pixels ``ox .. ox+3`` of one row, stride 1 (``r*``: padded input rows)."""
+def _quad_s1(r0, r1, r2, w, b, o, ox, x0, lo, hi):
+    """Output pixels ``ox .. ox+3`` of one row, stride 1, whose windows start at input
+    column ``x0`` of rows ``r0 .. r2``."""
     for c in range(o.shape[1]):
         k00, k01, k02 = w[0, 0, c], w[0, 1, c], w[0, 2, c]
         k10, k11, k12 = w[1, 0, c], w[1, 1, c], w[1, 2, c]
         k20, k21, k22 = w[2, 0, c], w[2, 1, c], w[2, 2, c]
         bc = b[c]
-        a0, a1, a2, a3, a4, a5 = r0[ox, c], r0[ox + 1, c], r0[ox + 2, c], r0[ox + 3, c], \
-            r0[ox + 4, c], r0[ox + 5, c]
+        a0, a1, a2, a3, a4, a5 = r0[x0, c], r0[x0 + 1, c], r0[x0 + 2, c], r0[x0 + 3, c], \
+            r0[x0 + 4, c], r0[x0 + 5, c]
         v0 = bc + a0 * k00 + a1 * k01 + a2 * k02
         v1 = bc + a1 * k00 + a2 * k01 + a3 * k02
         v2 = bc + a2 * k00 + a3 * k01 + a4 * k02
         v3 = bc + a3 * k00 + a4 * k01 + a5 * k02
-        a0, a1, a2, a3, a4, a5 = r1[ox, c], r1[ox + 1, c], r1[ox + 2, c], r1[ox + 3, c], \
-            r1[ox + 4, c], r1[ox + 5, c]
+        a0, a1, a2, a3, a4, a5 = r1[x0, c], r1[x0 + 1, c], r1[x0 + 2, c], r1[x0 + 3, c], \
+            r1[x0 + 4, c], r1[x0 + 5, c]
         v0 += a0 * k10 + a1 * k11 + a2 * k12
         v1 += a1 * k10 + a2 * k11 + a3 * k12
         v2 += a2 * k10 + a3 * k11 + a4 * k12
         v3 += a3 * k10 + a4 * k11 + a5 * k12
-        a0, a1, a2, a3, a4, a5 = r2[ox, c], r2[ox + 1, c], r2[ox + 2, c], r2[ox + 3, c], \
-            r2[ox + 4, c], r2[ox + 5, c]
+        a0, a1, a2, a3, a4, a5 = r2[x0, c], r2[x0 + 1, c], r2[x0 + 2, c], r2[x0 + 3, c], \
+            r2[x0 + 4, c], r2[x0 + 5, c]
         v0 += a0 * k20 + a1 * k21 + a2 * k22
         v1 += a1 * k20 + a2 * k21 + a3 * k22
         v2 += a2 * k20 + a3 * k21 + a4 * k22
@@ -210,9 +212,8 @@ def _s2_row(row, w, r, c, x0):
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
-def _quad_s2(r0, r1, r2, w, b, o, ox, lo, hi):
-    """Output pixels ``ox .. ox+3`` of one row, stride 2."""
-    x0 = 2 * ox
+def _quad_s2(r0, r1, r2, w, b, o, ox, x0, lo, hi):
+    """Output pixels ``ox .. ox+3`` of one row, stride 2 (windows from column ``x0``)."""
     for c in range(o.shape[1]):
         p0, p1, p2, p3 = _s2_row(r0, w, 0, c, x0)
         q0, q1, q2, q3 = _s2_row(r1, w, 1, c, x0)
@@ -225,9 +226,8 @@ def _quad_s2(r0, r1, r2, w, b, o, ox, lo, hi):
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
-def _single(r0, r1, r2, w, b, o, ox, s, lo, hi):
-    """Output pixel ``ox`` (the row's last few), any stride."""
-    x0 = s * ox
+def _single(r0, r1, r2, w, b, o, ox, x0, lo, hi):
+    """Output pixel ``ox``, its window inside the image from column ``x0``."""
     for c in range(o.shape[1]):
         v = b[c]
         for j in range(3):
@@ -237,61 +237,84 @@ def _single(r0, r1, r2, w, b, o, ox, s, lo, hi):
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
-def _quad_rows(xp, w, b, out, n, s, lo, hi, oy0, oy1):
+def _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi):
+    """Output pixel ``(oy, ox)`` whose window crosses the border (padding adds zeros)."""
+    h, wd = x.shape[1], x.shape[2]
+    for c in range(o.shape[1]):
+        v = b[c]
+        for i in range(3):
+            iy = oy * s - ph + i
+            if 0 <= iy < h:
+                for j in range(3):
+                    ix = ox * s - pw + j
+                    if 0 <= ix < wd:
+                        v += x[n, iy, ix, c] * w[i, j, c]
+        o[ox, c] = _clamp(v, lo, hi)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _quad_rows(x, w, b, out, n, s, ph, pw, lo, hi, oy0, oy1):
+    """Output rows ``oy0 .. oy1`` straight from the input: windows inside the image four
+    pixels at a time, those over the border one by one with bounds checks."""
+    h, wd = x.shape[1], x.shape[2]
     ow = out.shape[2]
+    inner0 = min(ow, (pw + s - 1) // s)              # first window inside horizontally
+    inner1 = max(inner0, min(ow, (wd - 3 + pw) // s + 1))   # past the last one
     for oy in range(oy0, oy1):
-        r0, r1, r2 = xp[s * oy], xp[s * oy + 1], xp[s * oy + 2]
         o = out[n, oy]
-        ox = 0
-        while ox + 4 <= ow:
+        iy = oy * s - ph
+        if iy < 0 or iy + 2 >= h:
+            for ox in range(ow):
+                _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi)
+            continue
+        r0, r1, r2 = x[n, iy], x[n, iy + 1], x[n, iy + 2]
+        for ox in range(inner0):
+            _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi)
+        ox = inner0
+        while ox + 4 <= inner1:
             if s == 1:
-                _quad_s1(r0, r1, r2, w, b, o, ox, lo, hi)
+                _quad_s1(r0, r1, r2, w, b, o, ox, ox - pw, lo, hi)
             else:
-                _quad_s2(r0, r1, r2, w, b, o, ox, lo, hi)
+                _quad_s2(r0, r1, r2, w, b, o, ox, 2 * ox - pw, lo, hi)
             ox += 4
-        while ox < ow:
-            _single(r0, r1, r2, w, b, o, ox, s, lo, hi)
+        while ox < inner1:
+            _single(r0, r1, r2, w, b, o, ox, ox * s - pw, lo, hi)
             ox += 1
+        for ox in range(inner1, ow):
+            _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi)
 
 
 @njit(cache=True, fastmath={"contract"})
-def depthwise3x3(x, mult, ph, pw, xp, w, b, s, lo, hi, out):
+def depthwise3x3(x, w, b, s, ph, pw, lo, hi, out):
     for n in range(out.shape[0]):
-        _pad_offset(x, n, np.float32(0.0), mult, ph, pw, xp)
-        _quad_rows(xp, w, b, out, n, s, lo, hi, 0, out.shape[1])
+        _quad_rows(x, w, b, out, n, s, ph, pw, lo, hi, 0, out.shape[1])
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"})
-def depthwise3x3_parallel(x, mult, ph, pw, xp, w, b, s, lo, hi, out, parts):
+def depthwise3x3_parallel(x, w, b, s, ph, pw, lo, hi, out, parts):
     oh = out.shape[1]
     for n in range(out.shape[0]):
-        _pad_offset(x, n, np.float32(0.0), mult, ph, pw, xp)
         for p in prange(parts):
-            _quad_rows(xp, w, b, out, n, s, lo, hi, p * oh // parts, (p + 1) * oh // parts)
+            _quad_rows(x, w, b, out, n, s, ph, pw, lo, hi, p * oh // parts,
+                       (p + 1) * oh // parts)
 
 
 def prepare_3x3(ctx, geometry, weights, bias, lo, hi):
-    """A Run for ``depthwise3x3`` (3x3, stride 1 or 2 both ways, no dilation), or None."""
+    """A Run for ``depthwise3x3`` (3x3, stride 1 or 2 both ways, no dilation, one output
+    channel per input channel), or None."""
     (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult = geometry
-    if (kh, kw, dh, dw) != (3, 3, 1, 1) or sh != sw or sh not in (1, 2):
+    if (kh, kw, dh, dw, mult) != (3, 3, 1, 1, 1) or sh != sw or sh not in (1, 2):
         return None
-    x = ctx.input(0)
-    _, h, wd, _ = x.shape
     cout = weights.shape[2]
-    # the padded copy holds every input cell a window reads (and the zero border)
-    hp = max(h + ph, (oh - 1) * sh + 3)
-    wp = max(wd + pw, (ow - 1) * sw + 3)
-    xp = ctx.scratch((hp, wp, cout), np.float32)
     w = np.ascontiguousarray(weights, np.float32)
     b = np.ascontiguousarray(bias, np.float32)
     parts = threads.parts(ctx, oh, oh * ow * cout * 9)
-    args = (mult, ph, pw)
+    args = (w, b, sh, ph, pw, lo, hi)
     if parts > 1:
         def run_parallel(ins, outs, scratch):
-            depthwise3x3_parallel(ins[0], *args, scratch[xp], w, b, sh, lo, hi, outs[0],
-                                  parts)
+            depthwise3x3_parallel(ins[0], *args, outs[0], parts)
         return run_parallel
 
     def run(ins, outs, scratch):
-        depthwise3x3(ins[0], *args, scratch[xp], w, b, sh, lo, hi, outs[0])
+        depthwise3x3(ins[0], *args, outs[0])
     return run
