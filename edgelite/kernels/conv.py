@@ -340,7 +340,7 @@ def prepare_depthwise(ctx: PrepareContext) -> Run:
         b = zeros if bias is None else bias
         if cout < _PIXEL_CHANNELS:
             return depthwise.prepare_rows(ctx, geometry, weights, b, lo, hi)
-        run = depthwise.prepare_3x3(ctx, geometry, weights, b, lo, hi)
+        run = depthwise.prepare_quads(ctx, geometry, weights, b, lo, hi)
         if run is not None:
             return run
     args = (mult, sh, sw, dh, dw, ph, pw, lo, hi)

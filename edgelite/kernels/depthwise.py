@@ -155,11 +155,11 @@ def prepare_rows(ctx, geometry, weights, bias, lo, hi):
     return run
 
 
-# --------------------------------------------------------------------------- 3x3, 4 pixels
-# A 3x3 depthwise (stride 1 or 2, no dilation) from 32 channels up: four output pixels at
-# a time straight from the input (the few windows over the border one at a time, with
-# bounds checks, so no padded copy), channels innermost. The four pixels share
-# each weight load and, neighbours overlapping, most input loads (a kernel row of four
+# --------------------------------------------------------------------------- 4 pixels
+# A 3x3 depthwise (stride 1 or 2, no dilation) from 32 channels up: four output
+# pixels at a time straight from the input (the few windows over the border one at a
+# time, with bounds checks, so no padded copy), channels innermost. The four pixels share
+# each weight load and, neighbours overlapping, most input loads (a 3x3 kernel row of four
 # stride-1 pixels reads 6 input pixels, not 12): about 8 memory operations per vector of
 # results instead of 19 for a pixel at a time.
 @njit(cache=True, inline="always", fastmath={"contract"})
@@ -238,18 +238,24 @@ def _single(r0, r1, r2, w, b, o, ox, x0, lo, hi):
 
 @njit(cache=True, inline="always", fastmath={"contract"})
 def _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi):
-    """Output pixel ``(oy, ox)`` whose window crosses the border (padding adds zeros)."""
+    """Output pixel ``(oy, ox)`` whose window crosses the border (padding adds zeros):
+    tap by tap, channels innermost."""
     h, wd = x.shape[1], x.shape[2]
-    for c in range(o.shape[1]):
-        v = b[c]
-        for i in range(3):
-            iy = oy * s - ph + i
-            if 0 <= iy < h:
-                for j in range(3):
-                    ix = ox * s - pw + j
-                    if 0 <= ix < wd:
-                        v += x[n, iy, ix, c] * w[i, j, c]
-        o[ox, c] = _clamp(v, lo, hi)
+    k = w.shape[0]
+    acc = o[ox]
+    for c in range(acc.shape[0]):
+        acc[c] = b[c]
+    for i in range(k):
+        iy = oy * s - ph + i
+        if 0 <= iy < h:
+            for j in range(k):
+                ix = ox * s - pw + j
+                if 0 <= ix < wd:
+                    xr, wr = x[n, iy, ix], w[i, j]
+                    for c in range(acc.shape[0]):
+                        acc[c] += xr[c] * wr[c]
+    for c in range(acc.shape[0]):
+        acc[c] = _clamp(acc[c], lo, hi)
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
@@ -257,19 +263,20 @@ def _quad_rows(x, w, b, out, n, s, ph, pw, lo, hi, oy0, oy1):
     """Output rows ``oy0 .. oy1`` straight from the input: windows inside the image four
     pixels at a time, those over the border one by one with bounds checks."""
     h, wd = x.shape[1], x.shape[2]
+    k = 3
     ow = out.shape[2]
     inner0 = min(ow, (pw + s - 1) // s)              # first window inside horizontally
-    inner1 = max(inner0, min(ow, (wd - 3 + pw) // s + 1))   # past the last one
+    inner1 = max(inner0, min(ow, (wd - k + pw) // s + 1))   # past the last one
     for oy in range(oy0, oy1):
         o = out[n, oy]
         iy = oy * s - ph
-        if iy < 0 or iy + 2 >= h:
+        if iy < 0 or iy + k - 1 >= h:
             for ox in range(ow):
                 _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi)
             continue
-        r0, r1, r2 = x[n, iy], x[n, iy + 1], x[n, iy + 2]
         for ox in range(inner0):
             _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi)
+        r0, r1, r2 = x[n, iy], x[n, iy + 1], x[n, iy + 2]
         ox = inner0
         while ox + 4 <= inner1:
             if s == 1:
@@ -285,13 +292,13 @@ def _quad_rows(x, w, b, out, n, s, ph, pw, lo, hi, oy0, oy1):
 
 
 @njit(cache=True, fastmath={"contract"})
-def depthwise3x3(x, w, b, s, ph, pw, lo, hi, out):
+def depthwise_quads(x, w, b, s, ph, pw, lo, hi, out):
     for n in range(out.shape[0]):
         _quad_rows(x, w, b, out, n, s, ph, pw, lo, hi, 0, out.shape[1])
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"})
-def depthwise3x3_parallel(x, w, b, s, ph, pw, lo, hi, out, parts):
+def depthwise_quads_parallel(x, w, b, s, ph, pw, lo, hi, out, parts):
     oh = out.shape[1]
     for n in range(out.shape[0]):
         for p in prange(parts):
@@ -299,22 +306,23 @@ def depthwise3x3_parallel(x, w, b, s, ph, pw, lo, hi, out, parts):
                        (p + 1) * oh // parts)
 
 
-def prepare_3x3(ctx, geometry, weights, bias, lo, hi):
-    """A Run for ``depthwise3x3`` (3x3, stride 1 or 2 both ways, no dilation, one output
-    channel per input channel), or None."""
+def prepare_quads(ctx, geometry, weights, bias, lo, hi):
+    """A Run for ``depthwise_quads`` (3x3, stride 1 or 2 both ways, no dilation, one
+    output channel per input channel), or None. (A 5x5 version of the four-pixel step was
+    slower than the per-pixel loop: LLVM did not vectorize it well.)"""
     (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult = geometry
     if (kh, kw, dh, dw, mult) != (3, 3, 1, 1, 1) or sh != sw or sh not in (1, 2):
         return None
     cout = weights.shape[2]
     w = np.ascontiguousarray(weights, np.float32)
     b = np.ascontiguousarray(bias, np.float32)
-    parts = threads.parts(ctx, oh, oh * ow * cout * 9)
+    parts = threads.parts(ctx, oh, oh * ow * cout * kh * kw)
     args = (w, b, sh, ph, pw, lo, hi)
     if parts > 1:
         def run_parallel(ins, outs, scratch):
-            depthwise3x3_parallel(ins[0], *args, outs[0], parts)
+            depthwise_quads_parallel(ins[0], *args, outs[0], parts)
         return run_parallel
 
     def run(ins, outs, scratch):
-        depthwise3x3(ins[0], *args, outs[0])
+        depthwise_quads(ins[0], *args, outs[0])
     return run
