@@ -24,7 +24,7 @@ parser.add_argument("--size", type=int, default=224)
 parser.add_argument("--modes", default="float32,int8")
 args = parser.parse_args()
 
-import tensorflow as tf  # noqa: E402  (after argument errors, which need no TensorFlow)
+import tensorflow as tf  # after argument errors, which need no TensorFlow
 
 os.makedirs(args.outdir, exist_ok=True)
 rng = np.random.default_rng(0)

@@ -27,7 +27,7 @@ def _blas() -> list:
 
             _controllers = list(ThreadpoolController().select(user_api="blas")
                                 .lib_controllers)
-        except Exception:   # no threadpoolctl, or a BLAS it cannot drive: leave BLAS alone
+        except Exception:   # noqa: BLE001 - no threadpoolctl, or a BLAS it cannot drive
             _controllers = []
     return _controllers
 

@@ -89,7 +89,7 @@ def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, 
     cout_g]`` and a constant (or None) bias; None when the sgemm is not available."""
     if SGEMM == 0:
         return None
-    n, h, w, cin = x_shape
+    n, _, w, cin = x_shape
     groups, k, cout_g = packed.shape
     cout = groups * cout_g
     (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow) = kernel, strides, dilations, pads, outs

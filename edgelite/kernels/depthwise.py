@@ -155,13 +155,14 @@ def prepare_rows(ctx, geometry, weights, bias, lo, hi):
     return run
 
 
-# --------------------------------------------------------------------------- 4 pixels
-# A 3x3 depthwise (stride 1 or 2, no dilation) from 32 channels up: four output
-# pixels at a time straight from the input (the few windows over the border one at a
-# time, with bounds checks, so no padded copy), channels innermost. The four pixels share
-# each weight load and, neighbours overlapping, most input loads (a 3x3 kernel row of four
-# stride-1 pixels reads 6 input pixels, not 12): about 8 memory operations per vector of
-# results instead of 19 for a pixel at a time.
+# --------------------------------------------------------------------------- pixel groups
+# A 3x3 or 5x5 depthwise (stride 1 or 2, no dilation) from 32 channels up, straight from
+# the input (the few windows over the border one at a time with bounds checks, so no
+# padded copy), channels innermost, a few output pixels per step: four for 3x3 stride 1,
+# two otherwise. The pixels of a step share each weight load and, neighbours overlapping,
+# most input loads (a 3x3 kernel row of four stride-1 pixels reads 6 input pixels, not
+# 12): about 8 memory operations per vector of results instead of 19 for one pixel. Four
+# pixels at stride 2 or 5x5 measured several times slower (LLVM vectorized them poorly).
 @njit(cache=True, inline="always", fastmath={"contract"})
 def _clamp(v, lo, hi):
     return min(max(v, lo), hi)   # NaN passes through, as in TFLite
@@ -201,28 +202,59 @@ def _quad_s1(r0, r1, r2, w, b, o, ox, x0, lo, hi):
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
-def _s2_row(row, w, r, c, x0):
-    """One kernel row's terms of 4 stride-2 pixels: 9 input pixels, 3 weights."""
-    k0, k1, k2 = w[r, 0, c], w[r, 1, c], w[r, 2, c]
-    a0, a1, a2 = row[x0, c], row[x0 + 1, c], row[x0 + 2, c]
-    a3, a4, a5 = row[x0 + 3, c], row[x0 + 4, c], row[x0 + 5, c]
-    a6, a7, a8 = row[x0 + 6, c], row[x0 + 7, c], row[x0 + 8, c]
-    return (a0 * k0 + a1 * k1 + a2 * k2, a2 * k0 + a3 * k1 + a4 * k2,
-            a4 * k0 + a5 * k1 + a6 * k2, a6 * k0 + a7 * k1 + a8 * k2)
+def _pair_s2(r0, r1, r2, w, b, o, ox, x0, lo, hi):
+    """Output pixels ``ox, ox+1`` of one row, stride 2 (windows from column ``x0``): 5
+    input pixels per kernel row. (Four stride-2 pixels at a time, 9 inputs per kernel row,
+    ran at a quarter of the speed: LLVM vectorized it poorly.)"""
+    for c in range(o.shape[1]):
+        v0 = v1 = b[c]
+        a0, a1, a2, a3, a4 = r0[x0, c], r0[x0 + 1, c], r0[x0 + 2, c], r0[x0 + 3, c], \
+            r0[x0 + 4, c]
+        v0 += a0 * w[0, 0, c] + a1 * w[0, 1, c] + a2 * w[0, 2, c]
+        v1 += a2 * w[0, 0, c] + a3 * w[0, 1, c] + a4 * w[0, 2, c]
+        a0, a1, a2, a3, a4 = r1[x0, c], r1[x0 + 1, c], r1[x0 + 2, c], r1[x0 + 3, c], \
+            r1[x0 + 4, c]
+        v0 += a0 * w[1, 0, c] + a1 * w[1, 1, c] + a2 * w[1, 2, c]
+        v1 += a2 * w[1, 0, c] + a3 * w[1, 1, c] + a4 * w[1, 2, c]
+        a0, a1, a2, a3, a4 = r2[x0, c], r2[x0 + 1, c], r2[x0 + 2, c], r2[x0 + 3, c], \
+            r2[x0 + 4, c]
+        v0 += a0 * w[2, 0, c] + a1 * w[2, 1, c] + a2 * w[2, 2, c]
+        v1 += a2 * w[2, 0, c] + a3 * w[2, 1, c] + a4 * w[2, 2, c]
+        o[ox, c] = _clamp(v0, lo, hi)
+        o[ox + 1, c] = _clamp(v1, lo, hi)
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
-def _quad_s2(r0, r1, r2, w, b, o, ox, x0, lo, hi):
-    """Output pixels ``ox .. ox+3`` of one row, stride 2 (windows from column ``x0``)."""
+def _pair5_s1(x, n, iy, w, b, o, ox, x0, lo, hi):
+    """Output pixels ``ox, ox+1`` of one row, 5x5 kernel, stride 1: 6 inputs per kernel
+    row, whose top input row is ``iy``."""
     for c in range(o.shape[1]):
-        p0, p1, p2, p3 = _s2_row(r0, w, 0, c, x0)
-        q0, q1, q2, q3 = _s2_row(r1, w, 1, c, x0)
-        t0, t1, t2, t3 = _s2_row(r2, w, 2, c, x0)
-        bc = b[c]
-        o[ox, c] = _clamp(bc + p0 + q0 + t0, lo, hi)
-        o[ox + 1, c] = _clamp(bc + p1 + q1 + t1, lo, hi)
-        o[ox + 2, c] = _clamp(bc + p2 + q2 + t2, lo, hi)
-        o[ox + 3, c] = _clamp(bc + p3 + q3 + t3, lo, hi)
+        v0 = v1 = b[c]
+        for i in range(5):
+            r = x[n, iy + i]
+            a0, a1, a2 = r[x0, c], r[x0 + 1, c], r[x0 + 2, c]
+            a3, a4, a5 = r[x0 + 3, c], r[x0 + 4, c], r[x0 + 5, c]
+            k0, k1, k2, k3, k4 = w[i, 0, c], w[i, 1, c], w[i, 2, c], w[i, 3, c], w[i, 4, c]
+            v0 += a0 * k0 + a1 * k1 + a2 * k2 + a3 * k3 + a4 * k4
+            v1 += a1 * k0 + a2 * k1 + a3 * k2 + a4 * k3 + a5 * k4
+        o[ox, c] = _clamp(v0, lo, hi)
+        o[ox + 1, c] = _clamp(v1, lo, hi)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _pair5_s2(x, n, iy, w, b, o, ox, x0, lo, hi):
+    """Output pixels ``ox, ox+1`` of one row, 5x5 kernel, stride 2: 7 inputs per row."""
+    for c in range(o.shape[1]):
+        v0 = v1 = b[c]
+        for i in range(5):
+            r = x[n, iy + i]
+            a0, a1, a2, a3 = r[x0, c], r[x0 + 1, c], r[x0 + 2, c], r[x0 + 3, c]
+            a4, a5, a6 = r[x0 + 4, c], r[x0 + 5, c], r[x0 + 6, c]
+            k0, k1, k2, k3, k4 = w[i, 0, c], w[i, 1, c], w[i, 2, c], w[i, 3, c], w[i, 4, c]
+            v0 += a0 * k0 + a1 * k1 + a2 * k2 + a3 * k3 + a4 * k4
+            v1 += a2 * k0 + a3 * k1 + a4 * k2 + a5 * k3 + a6 * k4
+        o[ox, c] = _clamp(v0, lo, hi)
+        o[ox + 1, c] = _clamp(v1, lo, hi)
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
@@ -260,10 +292,10 @@ def _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi):
 
 @njit(cache=True, inline="always", fastmath={"contract"})
 def _quad_rows(x, w, b, out, n, s, ph, pw, lo, hi, oy0, oy1):
-    """Output rows ``oy0 .. oy1`` straight from the input: windows inside the image four
-    pixels at a time, those over the border one by one with bounds checks."""
+    """Output rows ``oy0 .. oy1`` straight from the input: windows inside the image a
+    few pixels at a time, those over the border one by one with bounds checks."""
     h, wd = x.shape[1], x.shape[2]
-    k = 3
+    k = w.shape[0]
     ow = out.shape[2]
     inner0 = min(ow, (pw + s - 1) // s)              # first window inside horizontally
     inner1 = max(inner0, min(ow, (wd - k + pw) // s + 1))   # past the last one
@@ -276,14 +308,26 @@ def _quad_rows(x, w, b, out, n, s, ph, pw, lo, hi, oy0, oy1):
             continue
         for ox in range(inner0):
             _border(x, n, w, b, o, oy, ox, s, ph, pw, lo, hi)
-        r0, r1, r2 = x[n, iy], x[n, iy + 1], x[n, iy + 2]
         ox = inner0
-        while ox + 4 <= inner1:
-            if s == 1:
+        if k == 5:
+            while ox + 2 <= inner1:
+                if s == 1:
+                    _pair5_s1(x, n, iy, w, b, o, ox, ox - pw, lo, hi)
+                else:
+                    _pair5_s2(x, n, iy, w, b, o, ox, 2 * ox - pw, lo, hi)
+                ox += 2
+            for px in range(ox, ow):   # the last inner pixel, if odd, and the border
+                _border(x, n, w, b, o, oy, px, s, ph, pw, lo, hi)
+            continue
+        r0, r1, r2 = x[n, iy], x[n, iy + 1], x[n, iy + 2]
+        if s == 1:
+            while ox + 4 <= inner1:
                 _quad_s1(r0, r1, r2, w, b, o, ox, ox - pw, lo, hi)
-            else:
-                _quad_s2(r0, r1, r2, w, b, o, ox, 2 * ox - pw, lo, hi)
-            ox += 4
+                ox += 4
+        else:
+            while ox + 2 <= inner1:
+                _pair_s2(r0, r1, r2, w, b, o, ox, 2 * ox - pw, lo, hi)
+                ox += 2
         while ox < inner1:
             _single(r0, r1, r2, w, b, o, ox, ox * s - pw, lo, hi)
             ox += 1
@@ -307,11 +351,11 @@ def depthwise_quads_parallel(x, w, b, s, ph, pw, lo, hi, out, parts):
 
 
 def prepare_quads(ctx, geometry, weights, bias, lo, hi):
-    """A Run for ``depthwise_quads`` (3x3, stride 1 or 2 both ways, no dilation, one
-    output channel per input channel), or None. (A 5x5 version of the four-pixel step was
-    slower than the per-pixel loop: LLVM did not vectorize it well.)"""
+    """A Run for ``depthwise_quads`` (3x3 or 5x5, stride 1 or 2 both ways, no dilation,
+    one output channel per input channel), or None."""
     (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult = geometry
-    if (kh, kw, dh, dw, mult) != (3, 3, 1, 1, 1) or sh != sw or sh not in (1, 2):
+    if kh != kw or kh not in (3, 5) or (dh, dw, mult) != (1, 1, 1) or sh != sw \
+            or sh not in (1, 2):
         return None
     cout = weights.shape[2]
     w = np.ascontiguousarray(weights, np.float32)

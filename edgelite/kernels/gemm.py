@@ -21,7 +21,6 @@ from __future__ import annotations
 import ctypes
 import os
 
-import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
@@ -45,7 +44,7 @@ def _find_sgemm() -> int:
                 continue
             return ctypes.cast(getattr(dll, f"{prefix}cblas_sgemm{suffix}"),
                                ctypes.c_void_p).value or 0
-    except Exception:   # no threadpoolctl, no OpenBLAS, an unexpected symbol layout
+    except Exception:   # noqa: BLE001 - no threadpoolctl, no OpenBLAS, unexpected symbols
         return 0
     return 0
 
