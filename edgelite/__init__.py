@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Converter",
     "Delegate",
+    "GpuDelegate",
     "Interpreter",
     "OpResolver",
     "OpResolverType",
@@ -28,6 +29,11 @@ _CONVERTER_NAMES = ("Converter", "Optimize", "OpsSet")
 
 
 def __getattr__(name: str):
+    if name == "GpuDelegate":   # the WebGPU delegate (wgpu is imported only when used)
+        from .delegates.gpu import GpuDelegate
+
+        globals()[name] = GpuDelegate
+        return GpuDelegate
     if name in _CONVERTER_NAMES:
         from . import converter
 
@@ -38,4 +44,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_CONVERTER_NAMES))
+    return sorted(set(globals()) | set(_CONVERTER_NAMES) | {"GpuDelegate"})

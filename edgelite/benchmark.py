@@ -116,13 +116,25 @@ def profile_ops(interp, rounds: int) -> list[dict]:
 
 
 def run_benchmark(path: str, *, threads: int = 1, runs: int = 50, warmup: int = 5,
-                  profile: bool = False) -> dict:
+                  profile: bool = False, gpu: str | None = None) -> dict:
+    """``gpu``: None (CPU kernels), or "fp32"/"fp16" to run with the GPU delegate; its
+    init time includes compiling the partitions' pipelines."""
     from .interpreter import Interpreter
 
     t0 = time.perf_counter()
-    interp = Interpreter(model_path=path, num_threads=threads)
+    delegates, gpu_info = [], {}
+    if gpu is not None:
+        from .delegates.gpu import GpuDelegate
+
+        delegate = GpuDelegate(precision=gpu)
+        delegates = [delegate]
+        gpu_info = {"gpu": delegate.adapter_name, "gpu_precision": delegate.precision_used}
+    interp = Interpreter(model_path=path, num_threads=threads, experimental_delegates=delegates)
     interp.allocate_tensors()
     init = time.perf_counter() - t0
+    if gpu is not None:
+        gpu_info.update(delegated_ops=interp.delegated_ops,
+                        ops=len(interp._model.subgraphs[0].operators))
     set_inputs(interp, random_inputs(interp))
     t0 = time.perf_counter()
     interp.invoke()
@@ -132,7 +144,7 @@ def run_benchmark(path: str, *, threads: int = 1, runs: int = 50, warmup: int = 
         result = {
             "model": path, "threads": threads, "init_ms": init * 1e3,
             "first_invoke_ms": first * 1e3, **latency_stats(times), "runs": runs,
-            "peak_rss_mb": _peak_rss_mb(), **interp.memory_report(),
+            "peak_rss_mb": _peak_rss_mb(), **interp.memory_report(), **gpu_info,
         }
         if profile:
             result["profile"] = profile_ops(interp, max(runs // 5, 3))
@@ -220,13 +232,16 @@ def _profile_lines(rows: list[dict]) -> list[str]:
 
 
 def format_result(r: dict) -> str:
-    lines = [f"model: {r['model']} (threads={r['threads']})",
-             f"init (load + allocate_tensors): {r['init_ms']:.1f} ms",
-             f"first invoke: {r['first_invoke_ms']:.1f} ms",
-             (f"steady state over {r['runs']} runs: median {r['median_ms']:.3f} ms, "
-              f"p90 {r['p90_ms']:.3f} ms"),
-             (f"peak RSS: {r['peak_rss_mb']:.1f} MB; arena {r['arena_bytes'] / 1024:.0f} KiB "
-              f"(lower bound {r['lower_bound_bytes'] / 1024:.0f} KiB)")]
+    lines = [f"model: {r['model']} (threads={r['threads']})"]
+    if "gpu" in r:
+        lines.append(f"GPU: {r['gpu']}, {r['gpu_precision']}; {r['delegated_ops']} of "
+                     f"{r['ops']} ops delegated (the rest folded at prepare or on the CPU)")
+    lines += [f"init (load + allocate_tensors): {r['init_ms']:.1f} ms",
+              f"first invoke: {r['first_invoke_ms']:.1f} ms",
+              (f"steady state over {r['runs']} runs: median {r['median_ms']:.3f} ms, "
+               f"p90 {r['p90_ms']:.3f} ms"),
+              (f"peak RSS: {r['peak_rss_mb']:.1f} MB; arena {r['arena_bytes'] / 1024:.0f} KiB "
+               f"(lower bound {r['lower_bound_bytes'] / 1024:.0f} KiB)")]
     if "profile" in r:
         lines += _profile_lines(r["profile"])
     return "\n".join(lines)

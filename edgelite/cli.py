@@ -33,6 +33,10 @@ def _benchmark(args: argparse.Namespace) -> int:
         run_comparison,
     )
 
+    if args.compare_litert and args.gpu:
+        print("edgelite benchmark: error: --gpu and --compare-litert do not combine yet",
+              file=sys.stderr)
+        return 2
     if args.compare_litert:
         try:
             result = run_comparison(args.model, threads=args.threads, runs=args.runs,
@@ -42,8 +46,14 @@ def _benchmark(args: argparse.Namespace) -> int:
             return 2
         text = format_comparison(result)
     else:
-        result = run_benchmark(args.model, threads=args.threads, runs=args.runs,
-                               warmup=args.warmup, profile=args.profile)
+        try:
+            result = run_benchmark(args.model, threads=args.threads, runs=args.runs,
+                                   warmup=args.warmup, profile=args.profile, gpu=args.gpu)
+        except RuntimeError as e:   # the GPU delegate: no wgpu / no adapter, or a prepare error
+            if args.gpu is None:
+                raise
+            print(f"edgelite benchmark: error: {e}", file=sys.stderr)
+            return 2
         text = format_result(result)
     if args.json:
         json.dump(result, sys.stdout, indent=2)
@@ -227,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--compare-litert", action="store_true",
                    help="also time LiteRT (default delegates: XNNPACK) on the same inputs, "
                         "alternating invokes, and print the ratio")
+    b.add_argument("--gpu", nargs="?", const="fp32", choices=["fp32", "fp16"],
+                   help="run with the WebGPU delegate (default fp32; needs the gpu extra)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_benchmark)
     c = sub.add_parser("convert", help="convert an ONNX / Keras / SavedModel model to .tflite")

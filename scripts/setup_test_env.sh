@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh machine (Debian + Python >= 3.10):
 #   - flatc (Debian's flatbuffers-compiler) for the "bindings are current" test;
+#   - Mesa's lavapipe (mesa-vulkan-drivers), the software Vulkan device the GPU tests use;
 #   - a virtualenv at .venv with edgelite and its [test] extra (LiteRT, onnx, ...);
 #   - the mediapipe test models, fetched from the mediapipe==0.10.14 wheel on PyPI into
 #     $EDGELITE_MODEL_CACHE (default ~/.cache/edgelite/mediapipe).
@@ -9,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v flatc >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq flatbuffers-compiler >/dev/null
+fi
+# a Vulkan device for the GPU delegate tests: Mesa's lavapipe runs on the CPU
+if ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq mesa-vulkan-drivers >/dev/null
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

@@ -44,7 +44,12 @@ class Delegate:
         raise NotImplementedError
 
 
-_LOADABLE: dict[str, type] = {}
+def _gpu(**options):
+    from ..delegates.gpu import GpuDelegate  # imports wgpu only when asked for
+    return GpuDelegate(**options)
+
+
+_LOADABLE: dict[str, object] = {"gpu": _gpu}
 
 
 def load_delegate(library, options=None):
