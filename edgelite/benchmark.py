@@ -10,11 +10,10 @@ that matters is the ratio edgelite / LiteRT of the medians.
 
 from __future__ import annotations
 
-import contextlib
 import resource
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -58,19 +57,6 @@ def set_inputs(interp, inputs: list[np.ndarray]) -> None:
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-@contextlib.contextmanager
-def blas_threads(threads: int) -> Iterator[bool]:
-    """numpy's BLAS limited to ``threads`` threads while the block runs (edgelite's float
-    GEMMs run there). Yields whether the limit could be applied: it needs threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield False
-        return
-    with threadpool_limits(limits=threads, user_api="blas"):
-        yield True
 
 
 def alternate(invokes: dict[str, Callable[[], object]], *, runs: int,
@@ -139,15 +125,14 @@ def run_benchmark(path: str, *, threads: int = 1, runs: int = 50, warmup: int = 
     t0 = time.perf_counter()
     interp.invoke()
     first = time.perf_counter() - t0
-    with blas_threads(threads):
-        times = alternate({"edgelite": interp.invoke}, runs=runs, warmup=warmup)["edgelite"]
-        result = {
-            "model": path, "threads": threads, "init_ms": init * 1e3,
-            "first_invoke_ms": first * 1e3, **latency_stats(times), "runs": runs,
-            "peak_rss_mb": _peak_rss_mb(), **interp.memory_report(), **gpu_info,
-        }
-        if profile:
-            result["profile"] = profile_ops(interp, max(runs // 5, 3))
+    times = alternate({"edgelite": interp.invoke}, runs=runs, warmup=warmup)["edgelite"]
+    result = {
+        "model": path, "threads": threads, "init_ms": init * 1e3,
+        "first_invoke_ms": first * 1e3, **latency_stats(times), "runs": runs,
+        "peak_rss_mb": _peak_rss_mb(), **interp.memory_report(), **gpu_info,
+    }
+    if profile:
+        result["profile"] = profile_ops(interp, max(runs // 5, 3))
     return result
 
 
@@ -205,10 +190,9 @@ def run_comparison(path: str, *, threads: int = 1, runs: int = 50, warmup: int =
     ours, ours_start = _prepared(RUNTIMES["edgelite"], path, threads, None)
     inputs = random_inputs(ours)
     theirs, theirs_start = _prepared(make_lite, path, threads, inputs)
-    with blas_threads(threads):
-        times = alternate({"edgelite": ours.invoke, "LiteRT": theirs.invoke},
-                          runs=runs, warmup=warmup)
-        top = profile_ops(ours, max(runs // 5, 3)) if profile else None
+    times = alternate({"edgelite": ours.invoke, "LiteRT": theirs.invoke},
+                      runs=runs, warmup=warmup)
+    top = profile_ops(ours, max(runs // 5, 3)) if profile else None
     stats = {name: {**start, **latency_stats(times[name])}
              for name, start in (("edgelite", ours_start), ("LiteRT", theirs_start))}
     result = {

@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("benchmark", help="time a .tflite model (init, first invoke, latency)")
     b.add_argument("model", nargs="?", default=DEFAULT_MODEL, help="path to a .tflite file")
     b.add_argument("--threads", type=int, default=1,
-                   help="threads for each runtime (edgelite and its BLAS; LiteRT)")
+                   help="threads for each runtime (edgelite's kernels; LiteRT)")
     b.add_argument("--runs", type=int, default=50)
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--profile", action="store_true", help="per-op time table (edgelite)")
