@@ -8,8 +8,9 @@ accepted too. Ranges are min/max over all samples (TensorFlow's default estimato
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,11 +24,16 @@ class Range:
     sample: list | None = None    # a strided subsample of the values seen
     channel_sum: np.ndarray | None = None   # per last-axis channel, over all samples
     count: int = 0
+    extremes: list = field(default_factory=list)   # (min, max) of each sample
+    size: int = 0                                  # values per sample
 
     def widen(self, values: np.ndarray, keep: int = 0) -> None:
         if values.size:
-            self.lo = min(self.lo, float(values.min()))
-            self.hi = max(self.hi, float(values.max()))
+            lo, hi = float(values.min()), float(values.max())
+            self.extremes.append((lo, hi))
+            self.size = values.size
+            self.lo = min(self.lo, lo)
+            self.hi = max(self.hi, hi)
             if values.ndim:
                 sums = values.reshape(-1, values.shape[-1]).sum(axis=0, dtype=np.float64)
                 if self.channel_sum is None or self.channel_sum.shape != sums.shape:
@@ -35,7 +41,7 @@ class Range:
                 self.channel_sum += sums
                 self.count += values.size // values.shape[-1]
             if keep:
-                step = max(1, values.size // keep)
+                step = _coprime_step(values, keep)
                 if self.sample is None:
                     self.sample = []
                 self.sample.append(np.array(values.reshape(-1)[::step], np.float32))
@@ -46,6 +52,17 @@ class Range:
 
     def values(self) -> np.ndarray:
         return np.concatenate(self.sample) if self.sample else np.zeros(0, np.float32)
+
+
+def _coprime_step(values: np.ndarray, keep: int) -> int:
+    """A stride giving about ``keep`` values that visits every channel: a stride sharing a
+    factor with the last (NHWC channel) axis would sample only some channels (stride 18
+    over 24 channels sees 4 of them), and channels differ in range."""
+    step = max(1, values.size // keep)
+    channels = values.shape[-1] if values.ndim else 1
+    while math.gcd(step, channels) != 1:
+        step += 1
+    return step
 
 
 def _feeds(sample, details) -> list[np.ndarray]:

@@ -111,16 +111,40 @@ def _plan(sg: ir.Subgraph, ranges: dict[int, Range], estimator: str, dtype: np.d
             if t not in weights:
                 members.setdefault(groups.find(t), []).append(t)
     params: dict[int, tuple[float, int]] = {}
+    bounds = _activation_bounds(sg)
     for root, ts in members.items():
         pinned = [fixed[t] for t in ts if t in fixed]
         if pinned:
             p = pinned[0]
         else:
-            spans = [_range(sg, ranges, t, estimator) for t in ts]
+            spans = [_clamp(_range(sg, ranges, t, estimator), bounds.get(t)) for t in ts]
             p = activation_params(min(s[0] for s in spans), max(s[1] for s in spans), dtype)
         for t in ts:
             params[t] = p
     return integer, weights, params
+
+
+_BOUNDS = {"RELU": (0.0, np.inf), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0),
+           "RELU_0_TO_1": (0.0, 1.0)}
+
+
+def _activation_bounds(sg: ir.Subgraph) -> dict[int, tuple[float, float]]:
+    """Output tensor -> the interval its op's (fused) clamp keeps it in: a range widened
+    for unseen data never needs to reach past it."""
+    bounds = {}
+    for op in sg.operators:
+        act = op.opcode if op.opcode in _BOUNDS else \
+            op.options.get("fused_activation_function", "NONE")
+        if act in _BOUNDS:
+            for t in op.outputs:
+                bounds[t] = _BOUNDS[act]
+    return bounds
+
+
+def _clamp(span: tuple[float, float], bound) -> tuple[float, float]:
+    if bound is None:
+        return span
+    return max(span[0], bound[0]), min(span[1], bound[1])
 
 
 def _range(sg: ir.Subgraph, ranges: dict[int, Range], t: int,
@@ -201,6 +225,7 @@ def quantize_int8(model: ir.Model, ranges: dict[int, Range], input_dtype=np.floa
             raise ValueError(f"inference {which} type must be {names}, not {dt}")
     model = copy.deepcopy(model)
     sg = model.subgraphs[0]
+    _own_weights(sg)
     originals = list(copy.deepcopy(sg.tensors))
     integer, weights, params = _plan(sg, ranges, estimator, act, frozenset(denylist))
     if strict:
@@ -231,6 +256,27 @@ def quantize_int8(model: ir.Model, ranges: dict[int, Range], input_dtype=np.floa
             sig.inputs = {k: io_map.get(v, v) for k, v in sig.inputs.items()}
             sig.outputs = {k: io_map.get(v, v) for k, v in sig.outputs.items()}
     return model
+
+
+def _own_weights(sg: ir.Subgraph) -> None:
+    """Give each weighted op its own weight and bias tensors. The converter merges equal
+    constants (all-zero Dense biases, say); quantized, each reader needs its own copy:
+    a bias scale is the op's input scale x weight scale, and a second reader must not
+    see the first one's integer data as float."""
+    readers: dict[int, int] = {}
+    for op in sg.operators:
+        for t in op.inputs:
+            if t >= 0:
+                readers[t] = readers.get(t, 0) + 1
+    for op in sg.operators:
+        if op.opcode not in rules.WEIGHTED:
+            continue
+        w, _, b = rules.WEIGHTED[op.opcode]
+        for k in (w, b):
+            t = op.inputs[k] if k < len(op.inputs) else -1
+            if t >= 0 and sg.tensors[t].is_constant and readers[t] > 1:
+                readers[t] -= 1
+                op.inputs[k] = sg.add_tensor(copy.deepcopy(sg.tensors[t]))
 
 
 def _float_twin(sg: ir.Subgraph, t: int, original: ir.Tensor, suffix: str) -> int:

@@ -241,12 +241,24 @@ class Builder:
         if tuple(shape) == x.shape and not force:
             return x
         if not force:
+            source = self._reshaped_from(x)
+            if source is not None:   # a reshape of a reshape: one from the source
+                return self.reshape(source, shape)
             folded = self._keepdims_reduce(x, shape)
             folded = self._keepdims_dense(x, shape) if folded is None else folded
             if folded is not None:
                 return folded
         return self.op1("RESHAPE", [x, self.ints(shape)], shape, x.dtype,
                         {"new_shape": shape})
+
+    def _reshaped_from(self, x: Value) -> Value | None:
+        op = self.producer.get(x.index)
+        if op is None or op.opcode != "RESHAPE" or op.outputs != [x.index]:
+            return None
+        t = self.sg.tensors[op.inputs[0]]
+        if t.is_constant or op.inputs[0] in self.sg.outputs:
+            return None
+        return Value(tuple(t.shape), t.dtype, index=op.inputs[0])
 
     def _keepdims_reduce(self, x: Value, shape) -> Value | None:
         """A reduction re-emitted with keep_dims when ``shape`` is its keep-dims shape
@@ -319,6 +331,9 @@ class Builder:
             return self.const(np.transpose(x.const, perm))
         if perm == list(range(x.rank)):
             return x
+        moved = [p for p in perm if x.shape[p] != 1]
+        if moved == sorted(moved):   # only size-1 axes move: the data order is unchanged
+            return self.reshape(x, [x.shape[p] for p in perm])
         return self.op1("TRANSPOSE", [x, self.ints(perm)], [x.shape[p] for p in perm],
                         x.dtype)
 

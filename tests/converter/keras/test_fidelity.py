@@ -8,16 +8,12 @@ import collections
 
 import pytest
 
-from edgelite.converter import UnsupportedPartsError
 from edgelite.schema import read
 from tests.litert_oracle import litert
 
-from .fixtures import MODELS, converter, data, edgelite_run, float_model, rel_err, run, tf_json
+from .fixtures import MODELS, data, edgelite_run, float_model, rel_err, run, tf_json
 
-# (model, source) pairs that do not convert yet, each with why (asserted, not skipped)
-NOT_YET = {("lstm", "saved_model"): "Keras 3's LSTM is a While loop over TensorList ops in "
-                                    "the SavedModel; not lowered yet"}
-CASES = [(m, s) for m in MODELS for s in ("keras", "saved_model") if (m, s) not in NOT_YET]
+CASES = [(m, s) for m in MODELS for s in ("keras", "saved_model")]
 
 
 def test_tensorflow_is_not_installed():
@@ -45,10 +41,3 @@ def test_op_count_at_most_tensorflow_converter(name, source):
     assert len(ops) <= tf["count"], (dict(hist), tf["ops"])
     assert "TRANSPOSE" not in hist or name == "transformer"   # NHWC: no layout transposes
 
-
-@pytest.mark.parametrize("name,source", sorted(NOT_YET))
-def test_not_yet_supported_fails_listing_every_op(name, source):
-    with pytest.raises(UnsupportedPartsError) as e:
-        converter(name, source).convert()
-    msg = str(e.value)
-    assert "TensorListReserve" in msg and "While" in msg, msg

@@ -28,6 +28,7 @@ class Weights:
     def __init__(self, group, legacy: bool = False) -> None:
         self._g = group
         self._legacy = legacy
+        self._by_name: dict | None = None   # layer name -> key under "layers", read once
 
     def vars(self) -> list[np.ndarray]:
         g = self._g
@@ -57,11 +58,14 @@ class Weights:
         layers = g["layers"] if "layers" in g else None
         if layers is None:
             return Weights(None)
-        for key in layers:
-            child = layers[key]
-            if "vars" in child and child["vars"].attrs.get("name") == name:
-                return Weights(child)
-        return Weights(layers[name] if name in layers else None)
+        if self._by_name is None:   # one pass over the children (h5py attribute reads are slow)
+            self._by_name = {}
+            for key in layers:
+                child = layers[key]
+                if "vars" in child:
+                    self._by_name.setdefault(child["vars"].attrs.get("name"), key)
+        key = self._by_name.get(name, name)
+        return Weights(layers[key] if key in layers else None)
 
 
 def load(path: str) -> tuple[dict, Weights, object]:

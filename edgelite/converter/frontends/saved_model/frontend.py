@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import numpy as np
 
 from ....schema import ir
 from ...errors import ConversionError, UnsupportedPartsError
@@ -28,6 +27,7 @@ from . import messages
 from .bundle import Bundle
 from .const_ops import CONST_OPS
 from .tf_ops import RULES
+from .while_lstm import LIST_RULES, TensorList, Unavailable, lower_while
 
 _CALLS = ("StatefulPartitionedCall", "PartitionedCall")
 _SKIP = ("NoOp",)
@@ -93,8 +93,17 @@ class _Lowering:
             return self.call(node.attrs["f"][1], ins)
         if op in _SKIP:
             return []
+        if op == "While":
+            return lower_while(self, node, ins)
+        if op in LIST_RULES:
+            return LIST_RULES[op](b, node, ins)
         if any(isinstance(v, Resource) for v in ins):
             raise b.error("this op takes a variable handle (only ReadVariableOp is supported)")
+        if any(isinstance(v, TensorList) for v in ins):
+            raise b.error("this op takes a TensorList (only Keras' LSTM loops are supported)")
+        for v in ins:
+            if isinstance(v, Unavailable):
+                raise b.error(f"it reads {v.what}, which edgelite's lowering does not keep")
         if op in CONST_OPS and all(v is not None and v.const is not None for v in ins):
             try:
                 return [b.const(r) for r in CONST_OPS[op](node, [v.const for v in ins])]
@@ -144,7 +153,7 @@ def _reachable_unsupported(graph: messages.Graph, root: str) -> list[tuple[str, 
             if node.op in _CALLS:
                 todo.append(node.attrs["f"][1])
             elif node.op not in RULES and node.op not in CONST_OPS and node.op not in \
-                    ("Const", "ReadVariableOp") + _SKIP:
+                    LIST_RULES and node.op not in ("Const", "ReadVariableOp", "While") + _SKIP:
                 missing.append((f"{name}/{node.name}", node.op))
     return missing
 

@@ -61,18 +61,28 @@ def lstm(b: Builder, cfg, args, kwargs, w):
     units = rec.shape[0]
     bias = vs[2].astype(np.float32) if cfg.get("use_bias", True) and len(vs) > 2 else \
         np.zeros(4 * units, np.float32)
-    n, t, _ = x.shape
+    y = sequence_lstm(b, x, kernel, rec, bias, act)
+    return _finish(b, cfg, y)
+
+
+def sequence_lstm(b: Builder, x: Value, kernel: np.ndarray, rec: np.ndarray,
+                  bias: np.ndarray, act: str, time_major: bool = False) -> Value:
+    """One UNIDIRECTIONAL_SEQUENCE_LSTM from Keras-layout weights (``kernel [in, 4u]``,
+    ``rec [u, 4u]``, ``bias [4u]``, gates i, f, c, o) over ``x`` ([batch, time, in], or
+    [time, batch, in] if ``time_major``), with zero-initialized variable states."""
+    units = rec.shape[0]
+    t, n = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
     gates = range(4)
     ins = [x] + [b.const(np.ascontiguousarray(kernel[:, g * units:(g + 1) * units].T))
                  for g in gates] \
         + [b.const(np.ascontiguousarray(rec[:, g * units:(g + 1) * units].T)) for g in gates] \
         + [None] * 3 + [b.const(bias[g * units:(g + 1) * units]) for g in gates] \
         + [None] * 2 + [_state(b, (n, units)), _state(b, (n, units))] + [None] * 4
-    y = b.op1("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, (n, t, units), options={
+    shape = (t, n, units) if time_major else (n, t, units)
+    return b.op1("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, shape, options={
         "fused_activation_function": _CELL_ACT[act], "cell_clip": 0.0, "proj_clip": 0.0,
-        "time_major": False, "asymmetric_quantize_inputs": False,
+        "time_major": time_major, "asymmetric_quantize_inputs": False,
         "diagonal_recurrent_tensors": False})
-    return _finish(b, cfg, y)
 
 
 def simple_rnn(b: Builder, cfg, args, kwargs, w):
