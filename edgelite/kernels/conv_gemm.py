@@ -110,8 +110,11 @@ def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, 
     geometry = (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
     kernel_fn = conv_rows_parallel if parts > 1 else conv_rows
 
+    shape = tuple(x_shape)
+
     def run(ins, outs_, scratch):
-        kernel_fn(SGEMM, ins[0], cols if direct else scratch[cols], packed, b, lo, hi,
+        kernel_fn(SGEMM, ins[0].reshape(shape), cols if direct else scratch[cols], packed, b,
+                  lo, hi,
                   outs_[0].reshape(rows, cout), direct, epilogue, by_cols, *geometry)
     return run
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .api import KernelDef, PrepareContext, Run
-from .conv import epilogue, float_operand
+from .conv import activation_bounds, bias_operand, epilogue, float_operand
 from .conv_quantized import (
     is_hybrid_op,
     is_integer_op,
@@ -67,6 +67,15 @@ def prepare_fully_connected(ctx: PrepareContext) -> Run:
     if quantized:
         return prepare_fully_connected_quantized(ctx, rows, units, depth)
     packed = _fc_weights(ctx)
+    bias = bias_operand(ctx, 2, units)
+    if packed is not None and (bias is not None or ctx.input(2) is None):
+        # as a 1x1 convolution over ``rows`` pixels: one numba call with the epilogue,
+        # split over the threads by rows or (few rows) by output units
+        from . import conv_gemm
+        run = conv_gemm.prepare(ctx, (rows, 1, 1, depth), (1, 1), (1, 1), (1, 1), (0, 0),
+                                (1, 1), packed[None], bias, *activation_bounds(ctx))
+        if run is not None:
+            return run
     finish = epilogue(ctx, 2, units)
 
     def run(ins, outs, scratch):
