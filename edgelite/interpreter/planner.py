@@ -41,7 +41,8 @@ def plan(buffers: list[Buffer], share: bool = True) -> int:
     """Assign ``offset`` to every buffer; returns the arena size in bytes.
 
     Tries a few placement orders (largest first, size x lifetime, last use, first use, and
-    seeded perturbations of largest first) and keeps the smallest arena. ``share=False`` gives every buffer its own bytes
+    seeded perturbations of largest first) and keeps the smallest arena, stopping early at
+    one that reaches ``lower_bound``. ``share=False`` gives every buffer its own bytes
     (for preserve-all-tensors mode)."""
     if not share:
         offset = 0
@@ -59,10 +60,13 @@ def plan(buffers: list[Buffer], share: bool = True) -> int:
         jitter = {id(b): b.size * rng.uniform(0.7, 1.3) for b in buffers}
         orders.append(sorted(buffers, key=lambda b: -jitter[id(b)]))
     best, best_offsets = None, None
+    floor = lower_bound(buffers)
     for order in orders:
         size = _place(order)
         if best is None or size < best:
             best, best_offsets = size, [b.offset for b in buffers]
+        if best <= floor:   # no order can do better than the liveness bound
+            break
     for b, offset in zip(buffers, best_offsets):
         b.offset = offset
     return best
