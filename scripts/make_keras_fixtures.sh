@@ -4,13 +4,13 @@
 # lives only in a separate venv ($EDGELITE_TF_VENV, default ~/.cache/edgelite/tfenv);
 # edgelite's own .venv never gets it. The fixtures go to $EDGELITE_KERAS_FIXTURES
 # (default ~/.cache/edgelite/keras-fixtures) and are remade only when missing or when
-# tests/keras_fixtures/make_fixtures.py changed (a hash stamp). Takes ~10 minutes.
+# a script in tests/keras_fixtures/ changed (a hash stamp). Takes ~10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${EDGELITE_TF_VENV:-$HOME/.cache/edgelite/tfenv}
 out=${EDGELITE_KERAS_FIXTURES:-$HOME/.cache/edgelite/keras-fixtures}
 script=tests/keras_fixtures/make_fixtures.py
-stamp=$(sha256sum "$script" | cut -d' ' -f1)
+stamp=$(cat tests/keras_fixtures/*.py | sha256sum | cut -d' ' -f1)
 if [ -f "$out/STAMP" ] && [ "$(cat "$out/STAMP")" = "$stamp" ]; then
   exit 0
 fi

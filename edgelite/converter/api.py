@@ -11,7 +11,8 @@ QUANTIZE/DEQUANTIZE unless ``inference_input_type``/``inference_output_type`` ar
 or uint8; ``target_spec.supported_ops = {OpsSet.TFLITE_BUILTINS_INT8}`` refuses float
 fallback; the int16x8 ops set gives 16x8). Without a representative_dataset it is
 dynamic range (int8 weights, hybrid kernels); ``target_spec.supported_types =
-[np.float16]`` gives float16 weights. QDQ graphs keep the scales they carry.
+[np.float16]`` gives float16 weights. QDQ graphs (ONNX) and FakeQuant graphs (QAT
+SavedModels) keep the scales they carry.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class Converter:
         conv._tags = set(tags) if tags else None
         return conv
 
-    def _lower_nhwc(self) -> ir.Model:
+    def _lower_nhwc(self, weight_scales: list) -> ir.Model:
         if self._kind == "keras":
             from .frontends.keras import lower as lower_keras
 
@@ -115,14 +116,19 @@ class Converter:
         from .frontends.saved_model import lower as lower_saved_model
 
         return lower_saved_model(self._model, signature_key=self._signature_key,
-                                 tags=self._tags, input_shapes=self.input_shapes)
+                                 tags=self._tags, input_shapes=self.input_shapes,
+                                 weight_scales=weight_scales)
 
     def convert_to_ir(self) -> ir.Model:
         if self._kind in ("keras", "saved_model"):
             from ..quantize import apply
+            from ..quantize.qdq import fold_qdq
             from .passes import NHWC_PIPELINE, optimize
 
-            model = optimize(self._lower_nhwc(), NHWC_PIPELINE)
+            scales: list = []
+            model = optimize(self._lower_nhwc(scales), NHWC_PIPELINE)
+            # QAT (FakeQuant) graphs become integer ops with the FakeQuant ranges
+            model = fold_qdq(model, scales)
             model = apply(model, self, error=ConversionError)
             return set_op_versions(model)
         if self._kind != "onnx":

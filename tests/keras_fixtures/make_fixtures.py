@@ -11,6 +11,8 @@ and, for all models together:
   tf_ops.json           TF's TFLiteConverter: float op count and op histogram per model
   tf_int8_sqnr.json     SQNR (dB) of TF's int8 PTQ model vs the float Keras outputs on x,
                         calibrated with the same 16 samples
+  small_cnn.h5          the small_cnn model also as a legacy HDF5 file (model.save("x.h5"))
+and the SavedModel-only fixtures of tests/keras_fixtures/tf_graphs.py (QAT, a While loop).
 
     python make_fixtures.py OUT_DIR [--only NAME ...]
 
@@ -31,6 +33,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tf_graphs  # noqa: E402
 
 SEED = 1234
 N_CALIB = 16
@@ -86,8 +91,42 @@ def lstm():
     return model, (-1.0, 1.0)
 
 
+def small_cnn():
+    x = keras.Input((32, 32, 3), name="image")
+    h = keras.layers.Conv2D(16, 3, strides=2, padding="same", name="conv1")(x)
+    h = keras.layers.BatchNormalization(name="bn1")(h)
+    h = keras.layers.ReLU(6.0, name="relu1")(h)
+    h = keras.layers.SeparableConv2D(24, 3, padding="same", activation="relu", name="sep")(h)
+    h = keras.layers.MaxPooling2D(name="pool")(h)
+    h = keras.layers.Flatten(name="flat")(h)
+    y = keras.layers.Dense(10, name="head")(keras.layers.Dropout(0.2, name="drop")(h))
+    return keras.Model(x, y, name="small_cnn"), (-1.0, 1.0)
+
+
+def nested():
+    """A Sequential block and a functional sub-model used as layers of an outer model."""
+    block = keras.Sequential([keras.Input((16, 16, 8)),
+                              keras.layers.Conv2D(8, 3, padding="same", name="b_conv"),
+                              keras.layers.BatchNormalization(name="b_bn"),
+                              keras.layers.Activation("swish", name="b_act")], name="block")
+    ix = keras.Input((16, 16, 8))
+    ih = keras.layers.DepthwiseConv2D(3, padding="same", name="i_dw")(ix)
+    head_in = keras.layers.Add(name="i_add")([ix, ih])
+    inner = keras.Model(ix, keras.layers.GlobalAveragePooling2D(name="i_gap")(head_in),
+                        name="inner")
+    x = keras.Input((16, 16, 3), name="image")
+    h = keras.layers.Conv2D(8, 1, name="stem")(x)
+    h = block(h)
+    h = block(h)                                   # the same nested model called twice
+    y = keras.layers.Dense(5, name="head")(inner(h))
+    return keras.Model(x, y, name="outer"), (-1.0, 1.0)
+
+
 MODELS = {"mobilenet_v2": mobilenet_v2, "efficientnet_b0": efficientnet_b0,
-          "resnet50": resnet50, "transformer": transformer, "lstm": lstm}
+          "resnet50": resnet50, "transformer": transformer, "lstm": lstm,
+          "small_cnn": small_cnn, "nested": nested}
+# models also saved as legacy HDF5 (model.save("NAME.h5"))
+H5_MODELS = ("small_cnn",)
 
 
 # models TF's own int8 PTQ cannot quantize: no TF SQNR to compare with
@@ -145,6 +184,8 @@ def make(name, out_dir, work_dir):
     y = np.concatenate([np.asarray(model(x[i:i + 1], training=False)) for i in range(N_TEST)])
 
     model.save(os.path.join(out_dir, f"{name}.keras"))
+    if name in H5_MODELS:
+        model.save(os.path.join(out_dir, f"{name}.h5"))
     sm_dir = os.path.join(out_dir, f"{name}_savedmodel")
     model.export(sm_dir, format="tf_saved_model", verbose=False)
 
@@ -180,10 +221,14 @@ def _update_json(path, name, value):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out_dir")
-    p.add_argument("--only", nargs="*", choices=sorted(MODELS))
+    p.add_argument("--only", nargs="*", choices=sorted(MODELS) + sorted(tf_graphs.GRAPHS))
     args = p.parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
-    for name in args.only or MODELS:
+    for name in args.only or list(MODELS) + list(tf_graphs.GRAPHS):
+        if name in tf_graphs.GRAPHS:
+            print(f"[make_fixtures] {name}", flush=True)
+            print(f"[make_fixtures] {name}: {tf_graphs.GRAPHS[name](args.out_dir)}", flush=True)
+            continue
         print(f"[make_fixtures] {name}", flush=True)
         with tempfile.TemporaryDirectory() as work_dir:
             ops, int8 = make(name, args.out_dir, work_dir)

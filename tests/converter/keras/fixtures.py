@@ -12,7 +12,8 @@ import pytest
 
 from edgelite import Converter, Interpreter
 
-MODELS = ("mobilenet_v2", "efficientnet_b0", "resnet50", "transformer", "lstm")
+MODELS = ("mobilenet_v2", "efficientnet_b0", "resnet50", "transformer", "lstm", "small_cnn",
+          "nested")
 SCRIPT = "scripts/make_keras_fixtures.sh"
 
 
@@ -26,8 +27,12 @@ def fixture_dir() -> str:
 
 
 def path(name: str, source: str) -> str:
+    """The fixture ``name`` saved as ``source``: "keras" (.keras), "h5" (legacy HDF5),
+    "saved_model" (a directory) or "file" (``name`` is the file's name)."""
     d = fixture_dir()
-    p = os.path.join(d, f"{name}.keras" if source == "keras" else f"{name}_savedmodel")
+    leaf = {"keras": f"{name}.keras", "h5": f"{name}.h5", "file": name}.get(
+        source, f"{name}_savedmodel")
+    p = os.path.join(d, leaf)
     if not os.path.exists(p):
         pytest.fail(f"fixture {p} is missing: run 'bash {SCRIPT}'")
     return p
@@ -45,7 +50,8 @@ def tf_json(kind: str) -> dict:
 
 def converter(name: str, source: str) -> Converter:
     p = path(name, source)
-    return Converter.from_keras(p) if source == "keras" else Converter.from_saved_model(p)
+    return Converter.from_keras(p) if source in ("keras", "h5") else \
+        Converter.from_saved_model(p)
 
 
 @lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ import pytest
 
 from edgelite import Interpreter
 from edgelite.cli import main
-from edgelite.converter import Converter, UnsupportedPartsError
+from edgelite.converter import ConversionError, Converter, UnsupportedPartsError
 
 from .fixtures import path
 
@@ -57,3 +57,20 @@ def test_cli_convert_detects_the_input_kind(tmp_path, source):
     assert tuple(it.get_input_details()[0]["shape"]) == (1, 16, 64)
     it.set_tensor(it.get_input_details()[0]["index"], np.zeros((1, 16, 64), np.float32))
     it.invoke()
+
+
+@pytest.mark.parametrize("name,op", [("while_loop", "While"),
+                                     ("stateless_while", "StatelessWhile")])
+def test_a_while_loop_that_is_not_an_lstm_fails_naming_the_op(tmp_path, capsys, name, op):
+    """Only Keras' LSTM loop lowers (to UNIDIRECTIONAL_SEQUENCE_LSTM); any other loop is
+    one error naming the While node and its op, from the API and from the CLI."""
+    p = path(name, "saved_model")
+    with pytest.raises(ConversionError) as e:
+        Converter.from_saved_model(p).convert()
+    msg = str(e.value)
+    assert f"while' ({op})" in msg or f"/while: {op}" in msg, msg
+    out = tmp_path / "w.tflite"
+    assert main(["convert", p, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert op in err and "Traceback" not in err, err
+    assert not out.exists()

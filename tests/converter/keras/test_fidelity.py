@@ -1,4 +1,5 @@
-"""Keras (.keras) and SavedModel fixtures convert without TensorFlow; edgelite's output
+"""Keras (.keras, legacy .h5) and SavedModel fixtures -- nested models among them -- convert
+without TensorFlow; edgelite's output
 matches TensorFlow's within 1e-4 relative, LiteRT runs the same file to the same result,
 and the model has no more operators than TF's own TFLiteConverter writes."""
 
@@ -13,7 +14,8 @@ from tests.litert_oracle import litert
 
 from .fixtures import MODELS, data, edgelite_run, float_model, rel_err, run, tf_json
 
-CASES = [(m, s) for m in MODELS for s in ("keras", "saved_model")]
+# small_cnn is also saved as a legacy HDF5 file (model.save("small_cnn.h5"))
+CASES = [(m, s) for m in MODELS for s in ("keras", "saved_model")] + [("small_cnn", "h5")]
 
 
 def test_tensorflow_is_not_installed():

@@ -11,7 +11,9 @@ Walk-through:
    edgelite can neither evaluate at conversion nor lower, and fail with all at once;
 4. inline the function graphs: each node either evaluates with numpy (all inputs known:
    variable reads, shape arithmetic, batch-norm constants) or lowers through
-   :data:`.tf_ops.RULES`; the free batch dimension becomes 1.
+   :data:`.tf_ops.RULES`; the free batch dimension becomes 1. FakeQuant ops (QAT) become
+   QUANTIZE -> DEQUANTIZE pairs and quantized weights (:mod:`.fake_quant`), which the
+   converter folds into integer ops with ``quantize.qdq.fold_qdq``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from ....schema import ir
 from ...errors import ConversionError, UnsupportedPartsError
 from ..nhwc_builder import Builder, Value
-from . import messages
+from . import fake_quant, messages
 from .bundle import Bundle
 from .const_ops import CONST_OPS
 from .tf_ops import RULES
@@ -48,6 +50,7 @@ class _Lowering:
         self.functions = graph.functions
         self.bundle = bundle
         self.b = Builder()
+        self.weight_scales: list = []     # scales of FakeQuant-quantized weights
 
     def read(self, handle) -> Value:
         if not isinstance(handle, Resource):
@@ -95,6 +98,8 @@ class _Lowering:
             return []
         if op == "While":
             return lower_while(self, node, ins)
+        if op in fake_quant.OPS:
+            return fake_quant.lower(b, node, ins, self.weight_scales)
         if op in LIST_RULES:
             return LIST_RULES[op](b, node, ins)
         if any(isinstance(v, Resource) for v in ins):
@@ -153,7 +158,8 @@ def _reachable_unsupported(graph: messages.Graph, root: str) -> list[tuple[str, 
             if node.op in _CALLS:
                 todo.append(node.attrs["f"][1])
             elif node.op not in RULES and node.op not in CONST_OPS and node.op not in \
-                    LIST_RULES and node.op not in ("Const", "ReadVariableOp", "While") + _SKIP:
+                    LIST_RULES and node.op not in ("Const", "ReadVariableOp", "While") + \
+                    _SKIP + fake_quant.OPS:
                 missing.append((f"{name}/{node.name}", node.op))
     return missing
 
@@ -188,7 +194,10 @@ def _checkpoint_keys(bundle: Bundle | None) -> list[dict]:
     return messages.trackable_checkpoint_keys(bytes(blob))
 
 
-def lower(path, *, signature_key=None, tags=None, input_shapes=None) -> ir.Model:
+def lower(path, *, signature_key=None, tags=None, input_shapes=None,
+          weight_scales: list | None = None) -> ir.Model:
+    """The float IR of the SavedModel's signature; ``weight_scales``, when given, receives
+    the scales of the weights FakeQuant ops quantized (for ``quantize.qdq.fold_qdq``)."""
     path = os.fspath(path)
     mg = _meta_graph(path, tags)
     key, sig = _signature(mg, signature_key)
@@ -236,6 +245,8 @@ def lower(path, *, signature_key=None, tags=None, input_shapes=None) -> ir.Model
                                   f"checkpoint")
         args.append(Resource(attrs["VARIABLE_VALUE"]))
     outs = low.call(fname, args)
+    if weight_scales is not None:
+        weight_scales.extend(low.weight_scales)
     for name, info in sorted(sig.outputs.items()):
         k = int(info.name.split(":")[1]) if ":" in info.name else 0
         b.where = f"output {name!r}"
