@@ -4,8 +4,9 @@ DEQUANTIZE: float16 -> float32, and int8 / uint8 / int16 / int4 (v6, two values 
 low nibble first) -> float32, ``scale * (q - zero_point)``, per tensor or per channel
 along the quantized dimension; as in TFLite, int16 needs zero point 0. Rounding follows
 LiteRT's x86 kernels: per channel ``(q - zero_point) * scale``; per tensor the 8-wide
-vector body's ``q * scale - zero_point * scale`` (LiteRT's scalar tail of ``size % 8``
-elements rounds ``(q - zero_point) * scale`` instead, so those may differ by 1 ulp).
+vector body's ``q * scale - zero_point * scale`` and, for the scalar tail of ``size % 8``
+elements, ``(q - zero_point) * scale`` (the two differ by several ulps where the
+subtraction cancels), both reproduced.
 
 DENSIFY: a sparse constant (TACO-style ``ir.Sparsity``: a traversal order over the
 tensor's dimensions followed by block dimensions, each level DENSE or SPARSE_CSR) ->
@@ -85,6 +86,11 @@ def prepare_dequantize(ctx: PrepareContext):
         else:
             np.multiply(q, scale, out=outs[0], casting="unsafe")
             np.subtract(outs[0], offset, out=outs[0])
+            flat, tail = outs[0].reshape(-1), outs[0].size // 8 * 8
+            if tail < flat.size:   # the scalar tail: (q - zero point) * scale
+                qt = q.reshape(-1)[tail:]
+                np.subtract(qt, zero.reshape(()), out=flat[tail:], casting="unsafe")
+                np.multiply(flat[tail:], scale.reshape(()), out=flat[tail:])
     return run
 
 

@@ -34,18 +34,18 @@ def test_dequantize_float16(const):
             exact=True)
 
 
-@pytest.mark.parametrize("dtype,zero_point", [(np.int8, -3), (np.int8, 0), (np.uint8, 128),
-                                              (np.int16, 0)])
+@pytest.mark.parametrize("dtype,zero_point,scale", [
+    (np.int8, -3, 0.0123), (np.int8, 0, 0.0123), (np.uint8, 128, 0.0123), (np.int16, 0, 0.0123),
+    (np.int8, -43, 0.018407686)])   # the last: q * s - zp * s cancels, many ulps off the tail
 @pytest.mark.parametrize("const", [False, True])
-@pytest.mark.parametrize("shape", [(2, 3, 8), (5, 7)], ids=str)
-def test_dequantize_per_tensor(dtype, zero_point, const, shape):
-    # exact on whole 8-element vectors; LiteRT's scalar tail (35 % 8 = 3 elements here)
-    # rounds differently, within 1 ulp
+@pytest.mark.parametrize("shape", [(2, 3, 8), (5, 7), (1, 10)], ids=str)
+def test_dequantize_per_tensor(dtype, zero_point, scale, const, shape):
+    """Bit-exact: LiteRT's 8-wide body (q * s - zp * s) and its scalar tail of size % 8
+    elements ((q - zp) * s) both reproduced."""
     x = _ints(dtype, shape)
     model = op_model("DEQUANTIZE", [x], outputs=F32, const=[const], version=3,
-                     input_quant=[_quant([0.0123], [zero_point])])
-    tail = x.size % 8 != 0
-    compare(model, [] if const else [x], exact=not tail, rtol=1.2e-7, atol=0)
+                     input_quant=[_quant([scale], [zero_point])])
+    compare(model, [] if const else [x], exact=True)
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8])
