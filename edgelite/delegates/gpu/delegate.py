@@ -25,6 +25,7 @@ from ...interpreter.delegate import Delegate, Partition
 from . import device as gpu_device
 from .program import Lowering, Program
 from .rules import rule_for
+from .storage import wide_tensors
 
 log = logging.getLogger("edgelite.gpu")
 _F32 = np.dtype(np.float32)
@@ -65,7 +66,9 @@ class GpuDelegate(Delegate):
             return False
 
     def prepare_partition(self, partition: Partition):
-        lowering = Lowering(partition.specs, self.precision_used == "fp16")
+        wide = wide_tensors(partition.ops, partition.specs, partition.inputs,
+                            partition.outputs)
+        lowering = Lowering(partition.specs, self.precision_used == "fp16", wide)
         for index, op in partition.ops:
             lowering.op_index = index
             rule_for(op).lower(lowering, op)

@@ -9,7 +9,8 @@ WGSL text and record which tensors each dispatch touches. Constants go into ``W`
 1. every non-constant tensor gets a lifetime in dispatches (partition inputs live from
    the start, partition outputs to the end) and an offset in one arena buffer, planned
    by the interpreter's greedy planner, so tensors that are never alive together share
-   memory exactly as on the CPU;
+   memory exactly as on the CPU (in fp16 mode the tensors ``storage.wide_tensors``
+   keeps f32 are planned the same way in a second, f32 arena ``A32``);
 2. the ``$tN$`` placeholders in the WGSL become those offsets, and each distinct source
    becomes one compute pipeline (cached per device: identical ops share one);
 3. one bind group (arena, constants, tables) serves every dispatch.
@@ -44,10 +45,12 @@ class Dispatch:
 class Lowering:
     """What an op's lowering sees: specs, loads/stores as WGSL, constants, dispatches."""
 
-    def __init__(self, specs, fp16: bool) -> None:
+    def __init__(self, specs, fp16: bool, wide=()) -> None:
         self.specs = specs
         self.fp16 = fp16
         self.storage = np.float16 if fp16 else np.float32
+        # tensors kept f32 in fp16 mode (``storage.wide_tensors``): they live in ``A32``
+        self.wide = frozenset(wide) if fp16 else frozenset()
         self.dispatches: list[Dispatch] = []
         self.const_chunks: list[np.ndarray] = []
         self.const_size = 0
@@ -65,16 +68,22 @@ class Lowering:
     def is_const(self, t: int) -> bool:
         return self.specs[t].data is not None
 
+    def dtype(self, t: int):
+        """Storage type of arena tensor ``t``: f32 if it is wide, else the program's."""
+        return np.dtype(np.float32 if t in self.wide else self.storage)
+
     def load(self, t: int, index: str) -> str:
         """WGSL f32 expression: element ``index`` of tensor ``t`` (arena or constant)."""
         if self.is_const(t):
             return f"wt({self.const_tensor(t)}u + ({index}))"
         self._reads.add(t)
-        return f"ld($t{t}$ + ({index}))"
+        fn = "ld32" if t in self.wide else "ld"
+        return f"{fn}($t{t}$ + ({index}))"
 
     def store(self, t: int, index: str, value: str) -> str:
         self._writes.add(t)
-        return f"st($t{t}$ + ({index}), {value});"
+        fn = "st32" if t in self.wide else "st"
+        return f"{fn}($t{t}$ + ({index}), {value});"
 
     def const_tensor(self, t: int) -> int:
         return self.const(np.asarray(self.specs[t].data, np.float32), key=("tensor", t))
@@ -136,16 +145,16 @@ class Program:
         self.lowering = lowering
         self.inputs = [t for t in inputs if not lowering.is_const(t)]
         self.outputs = list(outputs)
-        self.itemsize = np.dtype(lowering.storage).itemsize
         self.offsets = self._plan()
         self._buffers()
         self.passes = [(self._pipeline(d, pipelines), d.groups) for d in lowering.dispatches]
-        self._staging = [np.zeros(lowering.specs[t].shape, lowering.storage)
+        self._staging = [np.zeros(lowering.specs[t].shape, lowering.dtype(t))
                          for t in self.inputs]
 
     # ------------------------------------------------------------------ planning
     def _plan(self) -> dict[int, int]:
-        """Element offset of every arena tensor (greedy by lifetime, as the CPU arena)."""
+        """Element offset of every arena tensor (greedy by lifetime, as the CPU arena), in
+        ``A`` or, for the wide tensors of fp16 mode, in ``A32`` (each planned alone)."""
         n = len(self.lowering.dispatches)
         life: dict[int, list[int]] = {}
 
@@ -160,27 +169,41 @@ class Program:
                 touch(t, s)
         for t in self.outputs:
             touch(t, n)
-        buffers = []
-        for t, (first, last) in life.items():
-            nbytes = self.lowering.specs[t].size * self.itemsize
-            buffers.append(planner.Buffer(t, nbytes + (-nbytes % 4), first, last))
-        size = planner.plan(buffers)
-        planner.check_plan(buffers, size)
-        self.arena_bytes = size + planner.ALIGN
-        return {b.key: b.offset // self.itemsize for b in buffers}
+        offsets, self.arena_sizes = {}, []
+        for wide in (False, True):
+            buffers = []
+            for t, (first, last) in life.items():
+                if (t in self.lowering.wide) != wide:
+                    continue
+                nbytes = self.lowering.specs[t].size * self.lowering.dtype(t).itemsize
+                buffers.append(planner.Buffer(t, nbytes + (-nbytes % 4), first, last))
+            size = planner.plan(buffers) if buffers else 0
+            planner.check_plan(buffers, size)
+            self.arena_sizes.append(size + planner.ALIGN)
+            offsets.update({b.key: b.offset // self.lowering.dtype(b.key).itemsize
+                            for b in buffers})
+        self.arena_bytes = sum(self.arena_sizes)
+        return offsets
+
+    def _where(self, t: int):
+        """(arena buffer, byte offset, item size) of arena tensor ``t``."""
+        size = self.lowering.dtype(t).itemsize
+        buffer = self.arena32 if t in self.lowering.wide else self.arena
+        return buffer, self.offsets[t] * size, size
 
     def _buffers(self) -> None:
         wgpu, dev, low = self.wgpu, self.device, self.lowering
         usage = wgpu.BufferUsage
-        self.arena = dev.create_buffer(size=self.arena_bytes,
-                                       usage=usage.STORAGE | usage.COPY_DST | usage.COPY_SRC)
+        arena_usage = usage.STORAGE | usage.COPY_DST | usage.COPY_SRC
+        self.arena = dev.create_buffer(size=self.arena_sizes[0], usage=arena_usage)
+        self.arena32 = dev.create_buffer(size=self.arena_sizes[1], usage=arena_usage)
         consts = low.packed(low.const_chunks, low.const_size, low.storage)
         self.consts = dev.create_buffer_with_data(data=consts, usage=usage.STORAGE)
         tables = low.packed(low.table_chunks, low.table_size, np.uint32)
         self.tables = dev.create_buffer_with_data(data=tables, usage=usage.STORAGE)
         self.out_slots, offset = [], 0
         for t in self.outputs:
-            nbytes = low.specs[t].size * self.itemsize
+            nbytes = low.specs[t].size * low.dtype(t).itemsize
             nbytes += -nbytes % 4
             self.out_slots.append((t, offset, nbytes))
             offset += nbytes
@@ -190,7 +213,8 @@ class Program:
         self.bind_group = dev.create_bind_group(layout=self.layout[0], entries=[
             {"binding": 0, "resource": {"buffer": self.arena}},
             {"binding": 1, "resource": {"buffer": self.consts}},
-            {"binding": 2, "resource": {"buffer": self.tables}}])
+            {"binding": 2, "resource": {"buffer": self.tables}},
+            {"binding": 3, "resource": {"buffer": self.arena32}}])
 
     def source(self, d: Dispatch) -> str:
         body = _PLACEHOLDER.sub(lambda m: f"{self.offsets[int(m.group(1))]}u", d.source)
@@ -212,7 +236,8 @@ class Program:
             data = memoryview(stage).cast("B")
             if len(data) % 4:
                 data = bytes(data) + b"\0" * (-len(data) % 4)
-            dev.queue.write_buffer(self.arena, self.offsets[t] * self.itemsize, data)
+            buffer, start, _ = self._where(t)
+            dev.queue.write_buffer(buffer, start, data)
         encoder = dev.create_command_encoder()
         cpass = encoder.begin_compute_pass()
         cpass.set_bind_group(0, self.bind_group)
@@ -221,16 +246,16 @@ class Program:
             cpass.dispatch_workgroups(*groups)
         cpass.end()
         for t, offset, nbytes in self.out_slots:
-            encoder.copy_buffer_to_buffer(self.arena, self.offsets[t] * self.itemsize,
-                                          self.readback, offset, nbytes)
+            buffer, start, _ = self._where(t)
+            encoder.copy_buffer_to_buffer(buffer, start, self.readback, offset, nbytes)
         dev.queue.submit([encoder.finish()])
         self.readback.map_sync(self.wgpu.MapMode.READ)
         try:
             raw = self.readback.read_mapped(copy=False)
             data = np.frombuffer(raw, np.uint8)
             for (t, offset, nbytes), out in zip(self.out_slots, outs):
-                values = data[offset:offset + out.size * self.itemsize].view(
-                    self.lowering.storage)
+                itemsize = self.lowering.dtype(t).itemsize
+                values = data[offset:offset + out.size * itemsize].view(self.lowering.dtype(t))
                 np.copyto(out, values.reshape(out.shape), casting="unsafe")
             del data, raw
         finally:
@@ -252,7 +277,7 @@ def _layout(device):
 
         stage = wgpu.ShaderStage.COMPUTE
         kinds = (wgpu.BufferBindingType.storage, wgpu.BufferBindingType.read_only_storage,
-                 wgpu.BufferBindingType.read_only_storage)
+                 wgpu.BufferBindingType.read_only_storage, wgpu.BufferBindingType.storage)
         bgl = device.create_bind_group_layout(entries=[
             {"binding": k, "visibility": stage, "buffer": {"type": kind}}
             for k, kind in enumerate(kinds)])

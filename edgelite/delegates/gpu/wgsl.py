@@ -1,11 +1,12 @@
 """WGSL text shared by every kernel: the binding header, literals, index arithmetic and
 fused activations.
 
-Every shader of a partition sees the same three bindings (one bind group, one pipeline
+Every shader of a partition sees the same four bindings (one bind group, one pipeline
 layout): ``A`` the partition's arena (its tensors at planned offsets, read-write),
-``W`` its constants (weights, biases, repacked filters) and ``IX`` its u32 index tables
-(gather ops). Storage is ``T`` = f32, or f16 with ``precision="fp16"``; arithmetic is
-always f32 (``ld``/``wt`` widen, ``st`` narrows), so fp16 halves memory traffic without
+``W`` its constants (weights, biases, repacked filters), ``IX`` its u32 index tables
+(gather ops) and ``A32`` a second arena, always f32, for the tensors that fp16 mode keeps
+wide (``storage.py``; ``ld32``/``st32``). Storage is ``T`` = f32, or f16 with
+``precision="fp16"``; arithmetic is always f32 (``ld``/``wt`` widen, ``st`` narrows), so fp16 halves memory traffic without
 f16 accumulation error. Shapes, strides and offsets are baked into the source as
 literals: a shader is specialised to its op, and identical ops share one pipeline.
 """
@@ -29,6 +30,9 @@ def header(fp16: bool) -> str:
         "fn ld(i: u32) -> f32 { return f32(A[i]); }",
         "fn wt(i: u32) -> f32 { return f32(W[i]); }",
         "fn st(i: u32, v: f32) { A[i] = T(v); }",
+        "@group(0) @binding(3) var<storage, read_write> A32: array<f32>;",
+        "fn ld32(i: u32) -> f32 { return A32[i]; }",
+        "fn st32(i: u32, v: f32) { A32[i] = v; }",
         ""])
 
 
