@@ -76,7 +76,18 @@ class SubgraphExecutor:
     def prepare(self) -> None:
         self.specs = [self._initial_spec(i, t) for i, t in enumerate(self.sg.tensors)]
         self.steps = []
+        fusable = {} if self.preserve_all or self.delegates else self._fusable_activations()
+        fused: set[int] = set()
         for o, op in enumerate(self.sg.operators):
+            if o in fused:
+                continue
+            if o in fusable and not any(i >= 0 and self.specs[i].dynamic for i in op.inputs):
+                relu = fusable[o]
+                act = self.sg.operators[relu]
+                op = ir.Operator(op.opcode, list(op.inputs), list(act.outputs),
+                                 {**op.options, "fused_activation_function": act.opcode},
+                                 op.version, op.custom, op.options_type)
+                fused.add(relu)
             step = self._prepare_op(o, op)
             if step is not None:
                 self.steps.append(step)
@@ -88,6 +99,41 @@ class SubgraphExecutor:
             self.delegated_ops += claimed
         self._plan_and_bind()
         self.prepared = True
+
+    _PRODUCERS = ("ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+    _ACTIVATIONS = ("RELU", "RELU6", "RELU_N1_TO_1")
+
+    def _fusable_activations(self) -> dict[int, int]:
+        """op index -> index of the RELU / RELU6 / RELU_N1_TO_1 op that alone reads its
+        float32 output, when the op has a fused-activation option left at NONE: the two
+        run as one step, the op clamping its own output (as XNNPACK fuses them). The
+        intermediate tensor is then never written (``get_tensor`` on it says so); with
+        ``experimental_preserve_all_tensors`` or delegates nothing is fused."""
+        readers: dict[int, list[int]] = {}
+        for o, op in enumerate(self.sg.operators):
+            for t in op.inputs:
+                if t >= 0:
+                    readers.setdefault(t, []).append(o)
+        keep = set(self.sg.outputs) | set(self.sg.inputs)
+        fusable = {}
+        for o, op in enumerate(self.sg.operators):
+            if op.opcode not in self._PRODUCERS or len(op.outputs) != 1 or op.custom \
+                    or (op.options or {}).get("fused_activation_function", "NONE") != "NONE":
+                continue
+            t = op.outputs[0]
+            tensor = self.sg.tensors[t]
+            quantized = tensor.quantization is not None and len(tensor.quantization.scales)
+            if t in keep or tensor.dtype != np.float32 or quantized or tensor.is_variable:
+                continue
+            after = readers.get(t, [])
+            if len(after) != 1:
+                continue
+            act = self.sg.operators[after[0]]
+            if act.opcode in self._ACTIVATIONS and not act.custom and after[0] > o \
+                    and act.inputs == [t] and len(act.outputs) == 1 \
+                    and self.sg.tensors[act.outputs[0]].dtype == np.float32:
+                fusable[o] = after[0]
+        return fusable
 
     def _initial_spec(self, i: int, t: ir.Tensor) -> TensorSpec:
         shape = self.input_shapes.get(i, t.shape)
