@@ -240,9 +240,11 @@ def prepare_conv2d(ctx: PrepareContext) -> Run:
     bias = bias_operand(ctx, 2, cout)
     if w.data is not None and (bias is not None or ctx.input(2) is None):
         from . import conv_gemm
-        run = conv_gemm.prepare(ctx, x.shape, (kh, kw), (sh, sw), (dh, dw), pads, (oh, ow),
-                                np.ascontiguousarray(pack(w.data), np.float32), bias,
-                                *activation_bounds(ctx))
+        geometry = (x.shape, (kh, kw), (sh, sw), (dh, dw), pads, (oh, ow),
+                    np.ascontiguousarray(pack(w.data), np.float32), bias,
+                    *activation_bounds(ctx))
+        run = conv_gemm.prepare_few_channels(ctx, *geometry) or \
+            conv_gemm.prepare(ctx, *geometry)
         if run is not None:
             return run
     return gemm_conv(ctx, (n, 1, h, wd, cin), (1, kh, kw), (1, sh, sw), (1, dh, dw),
