@@ -207,7 +207,7 @@ def prepare_few_channels(ctx, x_shape, kernel, strides, dilations, pads, outs, p
     if SGEMM == 0 or n != 1 or cin > 4 or kh * kw < 25 or tuple(dilations) != (1, 1) \
             or packed.shape[0] != 1:
         return None
-    k, cout = packed.shape[1], packed.shape[2]
+    k = packed.shape[1]
     rows = oh * ow
     hp, wp = max(h + ph, (oh - 1) * sh + kh), max(w + pw, (ow - 1) * sw + kw)
     xp_i = ctx.scratch((hp, wp, cin), np.float32)
