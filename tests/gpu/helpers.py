@@ -14,6 +14,7 @@ import pytest
 
 from edgelite import Interpreter
 from edgelite.schema import ir, write
+from tests.kernels.harness import _feed_and_run
 
 
 @functools.cache
@@ -37,14 +38,8 @@ def interpreter(model, delegates=()) -> Interpreter:
 
 
 def invoke(interp: Interpreter, feeds: list) -> list[np.ndarray]:
-    for d, x in zip(interp.get_input_details(), feeds):
-        if list(d["shape"]) != list(np.shape(x)):
-            interp.resize_tensor_input(d["index"], np.shape(x))
-    interp.allocate_tensors()
-    for d, x in zip(interp.get_input_details(), feeds):
-        interp.set_tensor(d["index"], x)
-    interp.invoke()
-    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+    """Resize, allocate, set, invoke once; copies of the outputs (the kernel tests' way)."""
+    return _feed_and_run(interp, feeds)
 
 
 def rel_error(got: np.ndarray, want: np.ndarray) -> float:

@@ -243,19 +243,8 @@ def test_invoke_allocates_nothing(opcode, x_shape, w_shape, weights):
 
 
 # ------------------------------------------------------------------ fast paths and threads
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("channels,kernel,stride,padding,size", [
-    (32, (3, 3), (1, 1), "SAME", (13, 11)), (40, (3, 3), (2, 2), "SAME", (17, 14)),
-    (48, (3, 3), (2, 2), "VALID", (16, 15)), (32, (3, 3), (1, 1), "VALID", (9, 10)),
-    (36, (5, 5), (2, 2), "SAME", (15, 12)), (24, (3, 3), (2, 2), "SAME", (21, 21))], ids=str)
-def test_depthwise_wide_paths_and_threads(threads, channels, kernel, stride, padding, size):
-    """The 3x3 four-pixel kernel (32+ channels: windows inside the image, borders one by
-    one), the row kernel (fewer channels) and the per-pixel loop, each on 1 and 2 threads
-    (row ranges split over numba's pool), odd sizes so every border case appears."""
-    options = dict(conv2d_options(stride, (1, 1), padding, "RELU6"), depth_multiplier=1)
-    x = rand((2, *size, channels), 41)
-    w, b = rand((1, *kernel, channels), 42), rand((channels,), 43)
-    model = op_model("DEPTHWISE_CONV_2D", [x, w, b], options, const=[False, True, True])
+def _run_split(model, x, threads: int) -> np.ndarray:
+    """edgelite's output on ``threads`` threads, every op split however small it is."""
     from edgelite.interpreter import Interpreter
     from edgelite.kernels import threads as kernel_threads
     from edgelite.schema import write
@@ -269,8 +258,24 @@ def test_depthwise_wide_paths_and_threads(threads, channels, kernel, stride, pad
         kernel_threads.MIN_WORK_PER_PART = old
     interp.set_tensor(interp.get_input_details()[0]["index"], x)
     interp.invoke()
-    got = interp.get_tensor(interp.get_output_details()[0]["index"])
-    np.testing.assert_allclose(got, run_litert(model, [x])[0], **TOL)
+    return interp.get_tensor(interp.get_output_details()[0]["index"])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("channels,kernel,stride,padding,size", [
+    (32, (3, 3), (1, 1), "SAME", (13, 11)), (40, (3, 3), (2, 2), "SAME", (17, 14)),
+    (48, (3, 3), (2, 2), "VALID", (16, 15)), (32, (3, 3), (1, 1), "VALID", (9, 10)),
+    (36, (5, 5), (2, 2), "SAME", (15, 12)), (24, (3, 3), (2, 2), "SAME", (21, 21))], ids=str)
+def test_depthwise_wide_paths_and_threads(threads, channels, kernel, stride, padding, size):
+    """The 3x3 four-pixel kernel (32+ channels: windows inside the image, borders one by
+    one), the row kernel (fewer channels) and the per-pixel loop, each on 1 and 2 threads
+    (row ranges split over numba's pool), odd sizes so every border case appears."""
+    options = dict(conv2d_options(stride, (1, 1), padding, "RELU6"), depth_multiplier=1)
+    x = rand((2, *size, channels), 41)
+    w, b = rand((1, *kernel, channels), 42), rand((channels,), 43)
+    model = op_model("DEPTHWISE_CONV_2D", [x, w, b], options, const=[False, True, True])
+    np.testing.assert_allclose(_run_split(model, x, threads), run_litert(model, [x])[0],
+                               **TOL)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -287,18 +292,5 @@ def test_conv2d_fused_gemm_and_threads(threads, x_shape, w_shape, stride, paddin
     options = conv2d_options(stride, (1, 1), padding, "RELU")
     x, w, b = rand(x_shape, 51), rand(w_shape, 52), rand((w_shape[0],), 53)
     model = op_model("CONV_2D", [x, w, b], options, const=[False, True, True])
-    from edgelite.interpreter import Interpreter
-    from edgelite.kernels import threads as kernel_threads
-    from edgelite.schema import write
-
-    old = kernel_threads.MIN_WORK_PER_PART
-    kernel_threads.MIN_WORK_PER_PART = 1
-    try:
-        interp = Interpreter(model_content=write(model), num_threads=threads)
-        interp.allocate_tensors()
-    finally:
-        kernel_threads.MIN_WORK_PER_PART = old
-    interp.set_tensor(interp.get_input_details()[0]["index"], x)
-    interp.invoke()
-    got = interp.get_tensor(interp.get_output_details()[0]["index"])
-    np.testing.assert_allclose(got, run_litert(model, [x])[0], **TOL)
+    np.testing.assert_allclose(_run_split(model, x, threads), run_litert(model, [x])[0],
+                               **TOL)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ...schema import ir
 from ..errors import ConversionError
+from .tensors import TensorFactory
 
 NONE = "NONE"
 _NUMPY_BINARY = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply, "DIV": np.divide,
@@ -48,7 +49,7 @@ def conv_out(size: int, k: int, stride: int, dilation: int, padding: str) -> int
     return (size - (k - 1) * dilation - 1) // stride + 1
 
 
-class Builder:
+class Builder(TensorFactory):
     """Emits TFLite builtins into one subgraph; ``where`` names the part being lowered."""
 
     def __init__(self, name: str = "main") -> None:
@@ -62,18 +63,6 @@ class Builder:
         return ConversionError(f"{self.where}: {message}" if self.where else message)
 
     # ------------------------------------------------------------------ tensors
-    def unique(self, name: str) -> str:
-        base, k = name or "t", 1
-        while name in self._names or not name:
-            name = f"{base}_{k}"
-            k += 1
-        self._names.add(name)
-        return name
-
-    def new_tensor(self, name, shape, dtype, data=None) -> int:
-        return self.sg.add_tensor(ir.Tensor(self.unique(name), tuple(shape), np.dtype(dtype),
-                                            data=data))
-
     def const(self, array, dtype=None) -> Value:
         array = np.asarray(array, dtype=dtype)
         if array.dtype == np.float64:

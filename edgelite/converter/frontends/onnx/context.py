@@ -23,6 +23,7 @@ import numpy as np
 
 from ....schema import ir
 from ...errors import ConversionError
+from ..tensors import TensorFactory
 
 
 def channels_last(rank: int) -> tuple[int, ...]:
@@ -63,7 +64,7 @@ class Value:
         return self.shape if self.perm is None else tuple(self.shape[p] for p in self.perm)
 
 
-class Lowering:
+class Lowering(TensorFactory):
     """Builds one IR subgraph from an ONNX graph; rules call ``emit``/``physical``."""
 
     def __init__(self, opset: int) -> None:
@@ -80,18 +81,6 @@ class Lowering:
         return ConversionError(f"node {self.node_name!r}: {message}")
 
     # ---------------------------------------------------------------- tensors
-    def unique(self, name: str) -> str:
-        base, k = name or "t", 1
-        while name in self._names or not name:
-            name = f"{base}_{k}"
-            k += 1
-        self._names.add(name)
-        return name
-
-    def new_tensor(self, name: str, shape, dtype, data=None) -> int:
-        return self.sg.add_tensor(ir.Tensor(self.unique(name), tuple(shape), np.dtype(dtype),
-                                            data=data))
-
     def constant_index(self, array: np.ndarray, name: str = "const") -> int:
         """An IR constant tensor holding ``array`` (shared with any equal constant)."""
         array = np.array(array, order="C")   # (ascontiguousarray would make 0-d 1-d)
