@@ -28,8 +28,8 @@ from numba.extending import intrinsic
 _ROW_MAJOR, _NO_TRANS = 101, 111
 
 
-def _find_sgemm() -> int:
-    """The address of numpy's ILP64 OpenBLAS ``cblas_sgemm``, or 0."""
+def _find(name: str) -> int:
+    """The address of numpy's ILP64 OpenBLAS ``cblas_<name>``, or 0."""
     if os.environ.get("EDGELITE_NUMPY_MATMUL") == "1":   # tests: the np.matmul path
         return 0
     try:
@@ -42,7 +42,7 @@ def _find_sgemm() -> int:
             config.restype = ctypes.c_char_p
             if b"USE64BITINT" not in (config() or b""):
                 continue
-            return ctypes.cast(getattr(dll, f"{prefix}cblas_sgemm{suffix}"),
+            return ctypes.cast(getattr(dll, f"{prefix}cblas_{name}{suffix}"),
                                ctypes.c_void_p).value or 0
     except Exception:   # noqa: BLE001 - no threadpoolctl, no OpenBLAS, unexpected symbols
         return 0
@@ -87,4 +87,41 @@ def sgemm(fn, a, b, c, beta):
                  c.strides[0] // 4, beta)
 
 
-SGEMM = _find_sgemm()
+_TRANS = 112
+
+
+@intrinsic
+def _cblas_sgemv_t(typingctx, fn, m, n, a, lda, x, y):
+    """``y = A^T @ x``, A row-major ``[m, n]``, through the function at address ``fn``
+    (ILP64 ``cblas_sgemv``); a, x, y are data addresses, x and y contiguous."""
+    sig = types.void(fn, m, n, a, lda, x, y)
+
+    def codegen(context, builder, signature, args):
+        fn_, m_, n_, a_, lda_, x_, y_ = args
+        i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+        vp = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i64, i64, f32, vp, i64, vp, i64,
+                                               f32, vp, i64])
+        call = builder.inttoptr(fn_, fnty.as_pointer())
+        m64, n64, lda64 = (context.cast(builder, v, t, types.int64)
+                           for v, t in zip((m_, n_, lda_), (signature.args[1],
+                                                            signature.args[2],
+                                                            signature.args[4])))
+        builder.call(call, [i32(_ROW_MAJOR), i32(_TRANS), m64, n64, f32(1.0),
+                            builder.inttoptr(a_, vp), lda64, builder.inttoptr(x_, vp),
+                            i64(1), f32(0.0), builder.inttoptr(y_, vp), i64(1)])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def sgemv_t(fn, a, x, y):
+    """``y = a.T @ x`` for a 2-D float32 ``a`` (``[k, n]``) with contiguous rows and
+    contiguous 1-D ``x`` (k values), ``y`` (n values), by the sgemv at address ``fn``
+    (which streams ``a`` row after row: the faster order when ``a`` is not in cache)."""
+    _cblas_sgemv_t(fn, a.shape[0], a.shape[1], a.ctypes.data, a.strides[0] // 4,
+                   x.ctypes.data, y.ctypes.data)
+
+
+SGEMM = _find("sgemm")
+SGEMV = _find("sgemv") if SGEMM else 0

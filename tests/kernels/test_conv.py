@@ -294,3 +294,18 @@ def test_conv2d_fused_gemm_and_threads(threads, x_shape, w_shape, stride, paddin
     model = op_model("CONV_2D", [x, w, b], options, const=[False, True, True])
     np.testing.assert_allclose(_run_split(model, x, threads), run_litert(model, [x])[0],
                                **TOL)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("rows,depth,units,bias", [
+    (1, 40, 37, True), (3, 24, 70, True), (1, 33, 48, False), (4, 16, 40, True)], ids=str)
+def test_fully_connected_gemv_and_threads(threads, rows, depth, units, bias):
+    """FULLY_CONNECTED over up to three rows runs one sgemv per row (units split over
+    threads in multiples of 16); four rows go through the GEMM path."""
+    x, w = rand((rows, depth), 61), rand((units, depth), 62)
+    b = rand((units,), 63) if bias else None
+    model = op_model("FULLY_CONNECTED", [x, w, b], {"fused_activation_function": "RELU6"},
+                     const=[False, True, True])
+    want_b = b if bias else np.zeros(units, np.float32)
+    want = np.clip(x @ w.T + want_b, 0.0, 6.0)
+    np.testing.assert_allclose(_run_split(model, x, threads), want, **TOL)
