@@ -20,18 +20,24 @@ def im2col(x, col, row0, c0, cg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, of
     _, h, w, cin = x.shape
     flat = x.reshape(-1)
     span = kw * cin if dw == 1 and cg == cin else 0
+    q = row0   # the first row's pixel; later rows step it (no divisions per row)
+    ox = q % ow
+    q //= ow
+    oy = q % oh
+    n = q // oh
     for r in range(col.shape[0]):
-        q = row0 + r
-        ox = q % ow
-        q //= ow
-        oy = q % oh
-        n = q // oh
         y0 = oy * sh - ph
         x0 = ox * sw - pw
         dst = col[r]
         if y0 >= 0 and y0 + (kh - 1) * dh < h and x0 >= 0 and x0 + (kw - 1) * dw < w:
             base = ((n * h + y0) * w + x0) * cin + c0
-            if span:
+            if span == 9:   # 3 channels, 3 wide (first layers): a fixed-length copy
+                for i in range(kh):
+                    src = flat[base + i * dh * w * cin:]
+                    row = dst[i * 9:]
+                    for v in range(9):
+                        row[v] = src[v]
+            elif span:
                 for i in range(kh):
                     src = flat[base + i * dh * w * cin:]
                     row = dst[i * span:(i + 1) * span]
@@ -40,19 +46,26 @@ def im2col(x, col, row0, c0, cg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, of
             else:
                 for k in range(offsets.shape[0]):
                     dst[k] = flat[base + offsets[k]]
-            continue
-        k = 0
-        for i in range(kh):
-            iy = y0 + i * dh
-            for j in range(kw):
-                ix = x0 + j * dw
-                if 0 <= iy < h and 0 <= ix < w:
-                    for ch in range(cg):
-                        dst[k + ch] = x[n, iy, ix, c0 + ch]
-                else:
-                    for ch in range(cg):
-                        dst[k + ch] = pad
-                k += cg
+        else:
+            k = 0
+            for i in range(kh):
+                iy = y0 + i * dh
+                for j in range(kw):
+                    ix = x0 + j * dw
+                    if 0 <= iy < h and 0 <= ix < w:
+                        for ch in range(cg):
+                            dst[k + ch] = x[n, iy, ix, c0 + ch]
+                    else:
+                        for ch in range(cg):
+                            dst[k + ch] = pad
+                    k += cg
+        ox += 1
+        if ox == ow:
+            ox = 0
+            oy += 1
+            if oy == oh:
+                oy = 0
+                n += 1
 
 
 def window_offsets(kernel, dilations, width: int, cin: int, cg: int) -> np.ndarray:
