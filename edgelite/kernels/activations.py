@@ -31,10 +31,10 @@ import math
 import numpy as np
 from numba import njit
 
-from .activations_quantized import INTEGER_PREPARES, integer_input
 from .api import KernelDef, PrepareContext, Run, TensorSpec
 from .elementwise import check_dtype, dtypes
 from .fused_activation import clamp
+from .quant import integer_input
 
 _F32 = dtypes("float32")
 _QUANTIZED = dtypes("int8 uint8 int16")
@@ -237,11 +237,13 @@ def _log_softmax_rows(x, out):
 
 
 def _either(opcode: str, float_prepare):
-    """A prepare taking the integer kernel's path for int8/uint8/int16 inputs."""
-    int_prepare = INTEGER_PREPARES[opcode]
-
+    """A prepare taking the integer kernel's path for int8/uint8/int16 inputs (the
+    integer kernels' module is imported only then: start-up of float models)."""
     def prepare(ctx: PrepareContext) -> Run:
-        return int_prepare(ctx) if integer_input(ctx) else float_prepare(ctx)
+        if not integer_input(ctx):
+            return float_prepare(ctx)
+        from .activations_quantized import INTEGER_PREPARES
+        return INTEGER_PREPARES[opcode](ctx)
     return prepare
 
 

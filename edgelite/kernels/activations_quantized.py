@@ -20,15 +20,6 @@ from .api import PrepareContext, Run, TensorSpec
 from .elementwise import dtypes
 from .fixed_point import quantize_multiplier
 
-_QUANTIZED = dtypes("int8 uint8 int16")
-
-
-def integer_input(ctx: PrepareContext) -> bool:
-    """Whether the op takes TFLite's integer path (int8/uint8/int16 input)."""
-    x = ctx.inputs[0] if ctx.inputs else None
-    return x is not None and x.dtype in _QUANTIZED and not (x.dtype.metadata or {})
-
-
 def _quantized_io(ctx: PrepareContext, out_dtypes: dict) -> tuple[TensorSpec, TensorSpec]:
     """The quantized input and output, checked: ``out_dtypes`` maps each input dtype
     name to the output dtype names it may produce."""

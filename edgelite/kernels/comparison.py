@@ -20,7 +20,7 @@ import numpy as np
 from . import int_math, quant
 from .api import KernelDef, PrepareContext, Run
 from .elementwise import binary_inputs, dtypes
-from .elementwise_quantized import quantized_inputs
+from .quant import quantized_inputs
 from .fixed_point import quantize_multiplier
 
 _UFUNCS = {"EQUAL": np.equal, "NOT_EQUAL": np.not_equal, "LESS": np.less,

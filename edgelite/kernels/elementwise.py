@@ -36,12 +36,7 @@ import numpy as np
 
 from . import fused_activation
 from .api import KernelDef, PrepareContext, Run, TensorSpec
-from .elementwise_quantized import (
-    prepare_quantized_arith,
-    prepare_quantized_div,
-    prepare_squared_difference_int8,
-    quantized_inputs,
-)
+from .quant import quantized_inputs
 
 
 def dtypes(names: str) -> frozenset:
@@ -138,7 +133,8 @@ _ADD_SUB_MUL = {"ADD": (np.add, dtypes("float32 int32 int64 int16")),
 
 def prepare_add_sub_mul(ctx: PrepareContext) -> Run:
     ufunc, plain = _ADD_SUB_MUL[ctx.opcode]
-    if quantized_inputs(ctx):
+    if quantized_inputs(ctx):   # the integer kernels' module only for integer models
+        from .elementwise_quantized import prepare_quantized_arith
         return prepare_quantized_arith(ctx)
     a, _, shape = binary_inputs(ctx, plain, _SMALL_INTS)
     ctx.set_output(0, shape, a.dtype)
@@ -166,6 +162,7 @@ def prepare_add_sub_mul(ctx: PrepareContext) -> Run:
 
 def prepare_div(ctx: PrepareContext) -> Run:
     if quantized_inputs(ctx):
+        from .elementwise_quantized import prepare_quantized_div
         return prepare_quantized_div(ctx)
     a, b, shape = binary_inputs(ctx, dtypes("float32 int32"), _SMALL_INTS)
     ctx.set_output(0, shape, a.dtype)
@@ -192,6 +189,7 @@ def prepare_div(ctx: PrepareContext) -> Run:
 
 def prepare_squared_difference(ctx: PrepareContext) -> Run:
     if ctx.inputs and ctx.inputs[0] is not None and ctx.inputs[0].dtype == np.int8:
+        from .elementwise_quantized import prepare_squared_difference_int8
         return prepare_squared_difference_int8(ctx)
     a, _, shape = binary_inputs(ctx, dtypes("float32 int32"), dtypes("int8"))
     ctx.set_output(0, shape, a.dtype)

@@ -5,7 +5,7 @@
 ADD/SUB int16 with power-of-two scales take TFLite's saturating shift path unless the
 ``pot_scale_int16`` option is false. 8-bit ADD/SUB look each output up in a 64K-entry
 table that ``int_math``'s exact arithmetic fills at prepare. ``elementwise`` dispatches here when
-``quantized_inputs`` says the op takes TFLite's quantized path.
+``quant.quantized_inputs`` says the op takes TFLite's quantized path.
 """
 
 from __future__ import annotations
@@ -15,17 +15,7 @@ import numpy as np
 from . import div_math, int_math, quant
 from .api import PrepareContext, Run
 from .fixed_point import quantize_multiplier
-
-_SMALL_INTS = frozenset(np.dtype(n) for n in ("int8", "uint8", "int16"))
-
-
-def quantized_inputs(ctx: PrepareContext) -> bool:
-    """Whether the op takes TFLite's quantized path: int8/uint8 inputs always, int16
-    when quantized (an unquantized int16 is plain integer arithmetic)."""
-    first = ctx.inputs[0] if ctx.inputs else None
-    if first is None or first.dtype not in _SMALL_INTS or (first.dtype.metadata or {}):
-        return False
-    return first.dtype != np.int16 or quant.is_quantized(first)
+from .quant import SMALL_INTS
 
 
 def _quantized_operands(ctx: PrepareContext, dtypes_ok: frozenset):
@@ -47,7 +37,7 @@ def _quantized_operands(ctx: PrepareContext, dtypes_ok: frozenset):
 
 def prepare_quantized_arith(ctx: PrepareContext) -> Run:
     """ADD, SUB, MUL on int8/uint8/int16 quantized tensors, as LiteRT's integer kernels."""
-    a, b, out, shape = _quantized_operands(ctx, _SMALL_INTS)
+    a, b, out, shape = _quantized_operands(ctx, SMALL_INTS)
     lo, hi = quant.output_activation_range(ctx, out)
     int16 = a.dtype == np.int16
     if int16:
@@ -109,7 +99,7 @@ def _table8(dtype, args: tuple, ix, iy, wrap_n: int, n: int) -> Run:
 def prepare_quantized_div(ctx: PrepareContext) -> Run:
     """DIV on int8/uint8/int16 quantized tensors (any zero points), as LiteRT's integer
     kernel: a divisor equal to its zero point fails, at prepare when it is constant."""
-    a, b, out, shape = _quantized_operands(ctx, _SMALL_INTS)
+    a, b, out, shape = _quantized_operands(ctx, SMALL_INTS)
     lo, hi = quant.output_activation_range(ctx, out)
     with np.errstate(all="ignore"):   # float32, as TFLite's prepare computes it
         real = np.float32(a.scale) / (np.float32(b.scale) * np.float32(out.scale))

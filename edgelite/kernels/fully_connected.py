@@ -20,14 +20,8 @@ import numpy as np
 
 from .api import KernelDef, PrepareContext, Run
 from .conv import activation_bounds, bias_operand, epilogue, float_operand
-from .conv_quantized import (
-    is_hybrid_op,
-    is_integer_op,
-    prepare_batch_matmul_quantized,
-    prepare_fully_connected_quantized,
-)
 from .dequantize import densify
-from .matmul_hybrid import prepare_batch_matmul_hybrid
+from .quantized_operands import is_hybrid_op, is_integer_op
 
 
 def _fc_weights(ctx: PrepareContext) -> np.ndarray | None:
@@ -64,7 +58,8 @@ def prepare_fully_connected(ctx: PrepareContext) -> Run:
         ctx.set_output(0, tuple(x.shape[:-1]) + (units,), np.float32)
     else:
         ctx.set_output(0, (rows, units), np.float32)
-    if quantized:
+    if quantized:   # the integer kernels' modules only for integer/hybrid models
+        from .conv_quantized import prepare_fully_connected_quantized
         return prepare_fully_connected_quantized(ctx, rows, units, depth)
     packed = _fc_weights(ctx)
     bias = bias_operand(ctx, 2, units)
@@ -108,8 +103,10 @@ def _operand(ctx: PrepareContext, i: int, adjoint: bool):
 def prepare_batch_matmul(ctx: PrepareContext) -> Run:
     adj_x, adj_y = bool(ctx.options.get("adj_x")), bool(ctx.options.get("adj_y"))
     if is_integer_op(ctx):
+        from .conv_quantized import prepare_batch_matmul_quantized
         return prepare_batch_matmul_quantized(ctx, adj_x, adj_y)
     if is_hybrid_op(ctx):
+        from .matmul_hybrid import prepare_batch_matmul_hybrid
         return prepare_batch_matmul_hybrid(ctx, adj_x, adj_y)
     m, k, lhs = _operand(ctx, 0, adj_x)
     k2, n, rhs = _operand(ctx, 1, adj_y)

@@ -24,6 +24,22 @@ _DTYPE_RANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255),
                 np.dtype(np.int16): (-32768, 32767), np.dtype(np.int32): (-(2**31), 2**31 - 1)}
 
 
+SMALL_INTS = frozenset(np.dtype(n) for n in ("int8", "uint8", "int16"))
+
+
+def integer_input(ctx) -> bool:
+    """Whether the op takes TFLite's integer path: an int8/uint8/int16 first input."""
+    x = ctx.inputs[0] if ctx.inputs else None
+    return x is not None and x.dtype in SMALL_INTS and not (x.dtype.metadata or {})
+
+
+def quantized_inputs(ctx) -> bool:
+    """Whether an arithmetic op takes TFLite's quantized path: int8/uint8 inputs always,
+    int16 when quantized (an unquantized int16 is plain integer arithmetic)."""
+    return integer_input(ctx) and (ctx.inputs[0].dtype != np.int16
+                                   or is_quantized(ctx.inputs[0]))
+
+
 def dtype_range(dtype) -> tuple[int, int]:
     """(qmin, qmax) of an integer tensor type."""
     return _DTYPE_RANGE[np.dtype(dtype)]
