@@ -108,8 +108,8 @@ def measure(model: Path, cold: int, warm: int, work: Path) -> dict[str, dict[str
     for _ in range(warm):                           # alternate, so noise hits both alike
         warm_runs.append(run_once("edgelite", model, warm_env))
         litert_runs.append(run_once("litert", model, warm_env))
-    return {"edgelite cold": _medians(cold_runs), "edgelite warm": _medians(warm_runs),
-            "LiteRT": _medians(litert_runs)}
+    rows = {"edgelite cold": _medians(cold_runs)} if cold_runs else {}
+    return rows | {"edgelite warm": _medians(warm_runs), "LiteRT": _medians(litert_runs)}
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]], cold: int,
