@@ -22,7 +22,7 @@ from .im2col import im2col, window_offsets
 from .requantize import requantize_affine
 
 _BLOCK_BYTES = 1 << 19   # im2col + output rows of one block: about half of L2
-_MIN_ROWS_PER_PART = 128   # fewer rows per thread: split the output channels instead
+_MIN_ROWS_PER_PART = 32   # fewer rows per thread: split the output channels instead
 
 
 @njit(cache=True, inline="always")
