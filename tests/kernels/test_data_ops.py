@@ -64,6 +64,20 @@ def test_reduce(opcode, axes, keep):
                      const=[False, True]), [x], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("shape,axes,keep", [((2, 3, 4, 5), [1, 2], True),
+                                             ((2, 3, 4, 5), [2, 1], False),
+                                             ((3, 4, 6), [0, 1], False), ((3, 4, 6), [1], True)])
+def test_mean_over_middle_axes(shape, axes, keep):
+    """A float MEAN over consecutive axes before the last (global average pooling) runs
+    as row sums: against LiteRT, and every output is that mean."""
+    x = _rand(shape, 9)
+    model = op_model("MEAN", [x, np.array(axes, np.int32)], {"keep_dims": keep},
+                     const=[False, True])
+    compare(model, [x], rtol=1e-5, atol=1e-6)
+    got = run_edgelite(model, [x])[0]
+    np.testing.assert_allclose(got, x.mean(axis=tuple(axes), keepdims=keep), rtol=1e-5)
+
+
 @pytest.mark.parametrize("opcode", ["RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"])
 @pytest.mark.parametrize("size", [(8, 10), (3, 2), (5, 5)])
 @pytest.mark.parametrize("align,half", [(False, False), (True, False), (False, True)])
