@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import threads
+from . import gemm_vnni, threads
 from .gemm import SGEMM, SGEMV, sgemm, sgemv_t
+from .gemm_vnni import gemm_u8s8
 from .im2col import im2col, window_offsets
-from .requantize import requantize_affine
+from .requantize import q31_flat, requantize_affine
 
 _BLOCK_BYTES = 1 << 19   # im2col + output rows of one block: about half of L2
 _MIN_ROWS_PER_PART = 32   # fewer rows per thread: split the output channels instead
@@ -217,11 +218,141 @@ def conv_int_rows_parallel(fn, x, cols, acc, wm, pad, affine, lo, hi, out2d, dir
                   dw, ph, pw, oh, ow, offsets)
 
 
-def prepare_int(gemm, zp_in: float, affine, lo: float, hi: float):
-    """A Run for conv_quantized's ``ConvGemm`` with the ``requantize_affine`` epilogue
-    (``affine`` tiled to a multiple of the channels), or None without the sgemm."""
-    if SGEMM == 0:
+# With AVX-512 VNNI (gemm_vnni.py) the same sums come from an exact 8-bit GEMM instead:
+# per block the inputs as unsigned bytes (int8 with the sign bit flipped: x + 128), K
+# padded to a multiple of 4, rows to a multiple of 4, the int32 products less
+# ``flip * sum(w)`` per channel, then the same requantize_affine. Same numbers, so the same
+# outputs, bit for bit.
+@njit(cache=True, inline="always")
+def _int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine, lo, hi,
+                   q31, q, out2d, r0, r1, direct, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                   offsets):
+    cin = x.shape[3]
+    k = cin if direct else offsets.shape[0]
+    kp, cout = cols_u.shape[1], out2d.shape[1]
+    x2d = x.reshape(-1, cin)
+    block = acc_c.shape[0]
+    for b0 in range(r0, r1, block):
+        b1 = min(r1, b0 + block)
+        rows = b1 - b0
+        a = cols_u[:(rows + 3) // 4 * 4]
+        # the inputs as unsigned bytes, in long flat loops where the rows are whole
+        if direct and kp == cin:
+            src, dst = x2d[b0:b1].reshape(-1), a[:rows].reshape(-1)
+            for i in range(dst.shape[0]):
+                dst[i] = np.uint8(src[i]) ^ flip
+        elif direct:
+            for r in range(rows):
+                src, dst = x2d[b0 + r], a[r]
+                for j in range(k):
+                    dst[j] = np.uint8(src[j]) ^ flip
+        else:
+            im2col(x, cols_x[:rows], b0, 0, cin, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad,
+                   offsets)
+            flat = a[:rows].reshape(-1)
+            for i in range(flat.shape[0]):
+                flat[i] ^= flip
+        if kp > k:
+            for r in range(rows):
+                for j in range(k, kp):
+                    a[r, j] = 0
+        acc = acc_p[:a.shape[0]]
+        gemm_u8s8(a, bp, corr, acc)
+        if acc.shape[1] == cout:
+            sums = acc[:rows]
+        else:   # drop the padding columns
+            sums = acc_c[:rows]
+            for r in range(rows):
+                src, dst = acc[r], sums[r]
+                for c in range(cout):
+                    dst[c] = src[c]
+        if q31:   # ruy's fixed-point rounding where the float64 affine form is not exact
+            q31_flat(sums.reshape(-1), q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
+                     out2d[b0:b1].reshape(-1))
+        else:
+            requantize_affine(sums.reshape(-1), affine, lo, hi, out2d[b0:b1].reshape(-1))
+
+
+@njit(cache=True)
+def conv_int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine, lo, hi,
+                       q31, q, out2d, direct, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                       offsets):
+    _int_rows_vnni(x, cols_x[0], cols_u[0], acc_p[0], acc_c[0], bp, corr, flip, pad, affine,
+                   lo, hi, q31, q, out2d, 0, out2d.shape[0], direct, kh, kw, sh, sw, dh, dw,
+                   ph, pw, oh, ow, offsets)
+
+
+@njit(cache=True, parallel=True)
+def conv_int_rows_vnni_parallel(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad,
+                                affine, lo, hi, q31, q, out2d, direct, kh, kw, sh, sw, dh,
+                                dw, ph, pw, oh, ow, offsets):
+    parts, rows = cols_u.shape[0], out2d.shape[0]
+    for p in prange(parts):
+        _int_rows_vnni(x, cols_x[p], cols_u[p], acc_p[p], acc_c[p], bp, corr, flip, pad,
+                       affine, lo, hi, q31, q, out2d, p * rows // parts,
+                       (p + 1) * rows // parts, direct, kh, kw, sh, sw, dh, dw, ph, pw, oh,
+                       ow, offsets)
+
+
+def _prepare_int_vnni(gemm, zp_in: float, finish, params):
+    """``prepare_int`` on the VNNI GEMM, or None where it does not apply: 8-bit inputs,
+    one group, weights in int8's range, K small enough for int32 sums."""
+    ctx = gemm.ctx
+    x_dtype = ctx.input(0).dtype
+    w = gemm.wmat
+    if not gemm_vnni.AVAILABLE or x_dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) \
+            or gemm.groups != 1 or gemm.k > 60_000 or w.size == 0 \
+            or w.min() < -128 or w.max() > 127:
         return None
+    q31 = finish is q31_flat
+    if q31:   # (bias, multiplier, left, right, nudge) tiled, then zero point, lo, hi
+        q = (*(np.ascontiguousarray(v, np.int32) for v in params[:5]),
+             *(np.int64(v) for v in params[5:]))
+        tiled = q[0].shape[0]
+        affine, lo64, hi64 = np.zeros((2, 1)), np.float64(0), np.float64(0)
+    else:
+        affine, lo, hi = params
+        tiled = affine.shape[1]
+        lo64, hi64 = np.float64(lo), np.float64(hi)
+        q = tuple(np.zeros(1, np.int32) for _ in range(5)) + (np.int64(0),) * 3
+    k, cout = gemm.k, gemm.cout
+    rows = gemm.n * gemm.rows
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = gemm.geometry
+    tile = tiled // cout
+    block = max(tile, min(rows, _BLOCK_BYTES // (k + 8 * cout)) // tile * tile)
+    block4 = -(-block // 4) * 4
+    bp = gemm_vnni.pack(np.asarray(w[0], np.int64).astype(np.int8))
+    kp, np16 = bp.shape[1] * 4, bp.shape[0] * gemm_vnni.PANEL
+    parts = threads.parts(ctx, max(1, rows // 16), rows * k * cout)
+    cols = ctx.scratch((parts, block4, kp), np.uint8)
+    acc_p = ctx.scratch((parts, block4, np16), np.int32)
+    acc_c = ctx.scratch((parts, block, cout), np.int32)
+    flip = np.uint8(128 if x_dtype == np.int8 else 0)
+    corr = np.zeros(np16, np.int32)
+    corr[:cout] = int(flip) * gemm.colsum
+    pad = x_dtype.type(int(zp_in))
+    geometry = (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, gemm.offsets)
+    kernel_fn = conv_int_rows_vnni_parallel if parts > 1 else conv_int_rows_vnni
+
+    def run(ins, outs, scratch):
+        cols_u = scratch[cols]
+        kernel_fn(ins[0], cols_u.view(x_dtype), cols_u, scratch[acc_p], scratch[acc_c], bp,
+                  corr, flip, pad, affine, lo64, hi64, q31, q, outs[0].reshape(rows, cout),
+                  gemm.direct, *geometry)
+    return run
+
+
+def prepare_int(gemm, zp_in: float, finish, params):
+    """A Run for conv_quantized's ``ConvGemm`` whose epilogue ``finish(acc, *params,
+    out)`` is ``requantize_affine`` (``affine`` tiled to a multiple of the channels) or
+    ``q31_flat``: on the VNNI GEMM where it applies; else, for the affine epilogue and
+    float32-exact sums, on the float32 sgemm; None otherwise."""
+    run = _prepare_int_vnni(gemm, zp_in, finish, params)
+    if run is not None:
+        return run
+    if SGEMM == 0 or gemm.dtype != np.float32 or finish is not requantize_affine:
+        return None
+    affine, lo, hi = params
     ctx = gemm.ctx
     k, cout = gemm.k, gemm.cout
     rows = gemm.n * gemm.rows

@@ -171,10 +171,11 @@ _TILE = 256   # elements of tiled epilogue parameters (long loops, small enough 
 def _ruy_conv(gemm: ConvGemm, finish, params, zp_in: float) -> Run:
     """CONV_2D with ruy's rounding on every channel and a constant bias: GEMM blocks, each
     requantized by ``finish`` (``ruy_epilogue``). With float32 sums and the float64 affine
-    epilogue, conv_gemm runs it all in one numba call (and numba's threads)."""
-    if finish is requantize_affine and gemm.dtype == np.float32:
+    epilogue, conv_gemm runs it all in one numba call (and numba's threads); with AVX-512
+    VNNI, whatever the sums' size (exact int32)."""
+    if finish is requantize_affine or finish is q31_flat:
         from . import conv_gemm
-        run = conv_gemm.prepare_int(gemm, zp_in, *params)
+        run = conv_gemm.prepare_int(gemm, zp_in, finish, params)
         if run is not None:
             return run
     gemm.reserve()

@@ -34,9 +34,17 @@ def conv_options(stride=1, dilation=1, padding="SAME", activation="NONE", **extr
             "fused_activation_function": activation, **extra}
 
 
-def quantized_case(opcode, dtype, x_shape, w_shape, options, *, seed=0, per_channel=True,
-                   in_zp=None, out_zp=None, out_scale_factor=1.0, bias=True, version=None):
+def quantized_case(opcode, dtype, x_shape, w_shape, options, **kwargs):
     """One integer conv-family op with random data and quantization; compared bit-exact."""
+    model, x = quantized_model(opcode, dtype, x_shape, w_shape, options, **kwargs)
+    return compare(model, [x])
+
+
+def quantized_model(opcode, dtype, x_shape, w_shape, options, *, seed=0, per_channel=True,
+                    in_zp=None, out_zp=None, out_scale_factor=1.0, bias=True, version=None,
+                    w_zp=None):
+    """(model, input) of one integer conv-family op with random data and quantization
+    (uint8 weights: zero point ``w_zp``, random when None)."""
     rng = np.random.default_rng(seed)
     channels = w_shape[0] if opcode in ("CONV_2D", "FULLY_CONNECTED") else w_shape[-1]
     wdtype = np.uint8 if dtype == np.uint8 else np.int8
@@ -50,7 +58,8 @@ def quantized_case(opcode, dtype, x_shape, w_shape, options, *, seed=0, per_chan
         in_zp = int(rng.integers(*RANGE[dtype])) if dtype != np.int16 else 0
     if out_zp is None:
         out_zp = int(rng.integers(*RANGE[dtype])) if dtype != np.int16 else 0
-    w_zp = int(rng.integers(100, 156)) if dtype == np.uint8 else 0
+    if w_zp is None:
+        w_zp = int(rng.integers(100, 156)) if dtype == np.uint8 else 0
     depth = int(np.prod(w_shape)) // channels
     spread = 128 if dtype != np.int16 else 32768
     out_scale = float(in_scale * np.mean(w_scales) * spread * 60 * np.sqrt(depth)
@@ -67,7 +76,7 @@ def quantized_case(opcode, dtype, x_shape, w_shape, options, *, seed=0, per_chan
     version = version or {"CONV_2D": 4, "DEPTHWISE_CONV_2D": 5, "FULLY_CONNECTED": 7}[opcode]
     model = op_model(opcode, inputs, options, const=[False, True, True], version=version,
                      input_quant=quants, outputs=[(np.dtype(dtype), q(out_scale, out_zp))])
-    return compare(model, [x])
+    return model, x
 
 
 # ------------------------------------------------------------------ CONV_2D
