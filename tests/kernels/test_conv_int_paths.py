@@ -63,3 +63,29 @@ def test_conv2d_epilogues(epilogue, dtype, kernel, stride, zps, factor):
                    in_zp=None if zps is None else zps[0],
                    out_zp=None if zps is None else zps[1], out_scale_factor=factor,
                    per_channel=dtype != np.uint8, seed=kernel + stride)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape,stride", [((1, 13, 11, 40), 1), ((2, 12, 15, 32), 2),
+                                          ((1, 9, 9, 64), 1)], ids=str)
+def test_depthwise_int8_pixel_groups_on_threads(threads, shape, stride, monkeypatch):
+    """The 3x3 integer depthwise in pixel groups (four at stride 1, two at stride 2, the
+    border and leftover pixels one by one), split over threads by output rows."""
+    from edgelite.interpreter import Interpreter
+    from edgelite.kernels import threads as kernel_threads
+    from edgelite.schema import write
+    from tests.kernels.harness import run_litert
+    from tests.kernels.test_conv_int import quantized_model
+
+    model, x = quantized_model("DEPTHWISE_CONV_2D", np.int8, shape, (1, 3, 3, shape[3]),
+                               conv_options(stride, 1, "SAME", "RELU6", depth_multiplier=1),
+                               seed=threads + stride)
+    monkeypatch.setattr(kernel_threads, "MIN_WORK_PER_PART", 1)
+    interp = Interpreter(model_content=write(model), num_threads=threads)
+    interp.allocate_tensors()
+    names = [s.run.__qualname__ for s in interp._main.steps]
+    assert names == ["_quads_path.<locals>.run"], names
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    np.testing.assert_array_equal(interp.get_tensor(interp.get_output_details()[0]["index"]),
+                                  run_litert(model, [x])[0])
