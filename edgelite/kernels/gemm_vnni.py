@@ -150,3 +150,23 @@ def pack(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(
         padded.reshape(kp // 4, 4, np_ // PANEL, PANEL).transpose(2, 0, 3, 1)
     ).reshape(np_ // PANEL, kp // 4, 4 * PANEL)
+
+
+@njit(cache=True)
+def rows_u8s8(x, a, flip, bp, corr, c):
+    """``c[:rows] = x @ B - corr`` for a few int8/uint8 rows ``x`` ``[rows, K]``: copied
+    into ``a`` (uint8 ``[>= rows rounded up to MR, 4 * kq]``) with the sign bit ``flip``
+    applied and K padded with zeros, then ``gemm_u8s8``."""
+    rows, k = x.shape
+    m = -(-rows // MR) * MR
+    for r in range(m):
+        dst = a[r]
+        if r < rows:
+            src = x[r]
+            for j in range(k):
+                dst[j] = np.uint8(src[j]) ^ flip
+            for j in range(k, dst.shape[0]):
+                dst[j] = 0
+        else:
+            dst[:] = 0
+    gemm_u8s8(a[:m], bp, corr, c[:m])
