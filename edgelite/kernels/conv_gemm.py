@@ -1,14 +1,15 @@
-"""Float32 CONV_2D as one numba call per invoke: im2col, GEMM and epilogue by row blocks.
+"""Float32 CONV_2D as one numba call per invoke: im2col and GEMM by row blocks.
 
 Output pixels are cut into blocks of rows; for each block and group, the block's im2col
 rows (a 1x1 stride-1 convolution reads the input itself) are multiplied by the weights
-(packed once at prepare as ``[groups, K, cout_g]``) with numpy's OpenBLAS sgemm
-(``gemm.py``) straight into the output, then the block gets bias + fused activation while
-it is still in cache. With ``num_threads > 1`` the rows are split into one contiguous range
-per thread and numba's pool runs them (each thread its own im2col scratch).
+(packed once at prepare in ``gemm_f32``'s panels) in register tiles that add the bias and
+apply the fused activation as they store into the output. With ``num_threads > 1`` the
+rows are split into one contiguous range per thread, or with few rows the weight panels,
+and numba's pool runs them (each thread its own im2col scratch). conv.py keeps a numpy
+path for CONV_3D.
 
-conv.py falls back to its numpy path (``np.matmul`` from Python, then one epilogue pass)
-when that sgemm is not available (``gemm.SGEMM == 0``) and for CONV_3D.
+The integer CONV_2D below runs the same blocks on the exact VNNI GEMM (``gemm_vnni``), or
+on numpy's OpenBLAS sgemm (``gemm.py``) over float32-exact sums.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from . import gemm_vnni, threads
+from . import gemm_f32, gemm_vnni, threads
 from .gemm import SGEMM, SGEMV, sgemm, sgemv_t
+from .gemm_f32 import gemm_tiles
 from .gemm_vnni import gemm_u8s8
 from .im2col import im2col, window_offsets
 from .requantize import q31_flat, requantize_affine
@@ -27,11 +29,12 @@ _MIN_ROWS_PER_PART = 32   # fewer rows per thread: split the output channels ins
 
 
 @njit(cache=True, inline="always")
-def _rows(fn, x, cols, wm, bias, lo, hi, out2d, r0, r1, c0, c1, direct, epilogue, kh, kw,
-          sh, sw, dh, dw, ph, pw, oh, ow, offsets):
-    """Output rows ``r0 .. r1`` in blocks of ``cols.shape[0]`` rows; of one group's
-    output only channels ``c0 .. c1`` (all channels: ``c0 = 0, c1 = cout_g``)."""
-    groups, _, cout_g = wm.shape
+def _rows(x, cols, wp, bias, lo, hi, out2d, r0, r1, p0, p1, direct, kh, kw, sh, sw, dh, dw,
+          ph, pw, oh, ow, offsets):
+    """Output rows ``r0 .. r1`` in blocks of ``cols.shape[0]`` rows; of each group's
+    output only the weight panels ``p0 .. p1`` (all: ``0, wp.shape[1]``)."""
+    groups = wp.shape[0]
+    cout_g = out2d.shape[1] // groups
     cin_g = x.shape[3] // groups
     x2d = x.reshape(-1, x.shape[3])
     block = cols.shape[0]
@@ -45,51 +48,38 @@ def _rows(fn, x, cols, wm, bias, lo, hi, out2d, r0, r1, c0, c1, direct, epilogue
                 a = cols[:b1 - b0]
                 im2col(x, a, b0, g * cin_g, cin_g, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
                        np.float32(0.0), offsets)
-            base = g * cout_g
-            sgemm(fn, a, wm[g][:, c0:c1], o[:, base + c0:base + c1], 0.0)
-        if epilogue:   # channels c0 .. c1 split only one group
-            e0, e1 = (c0, c1) if groups == 1 else (0, o.shape[1])
-            b = bias[e0:e1]
-            for r in range(o.shape[0]):
-                row = o[r, e0:e1]
-                for c in range(row.shape[0]):
-                    row[c] = min(max(row[c] + b[c], lo), hi)   # NaN passes through
+            gemm_tiles(a, wp[g], bias[g], lo, hi, o[:, g * cout_g:(g + 1) * cout_g], p0, p1,
+                       cout_g)
 
 
 @njit(cache=True)
-def conv_rows(fn, x, cols, wm, bias, lo, hi, out2d, direct, epilogue, by_cols, kh, kw, sh,
-              sw, dh, dw, ph, pw, oh, ow, offsets):
-    _rows(fn, x, cols[0], wm, bias, lo, hi, out2d, 0, out2d.shape[0], 0, wm.shape[2],
-          direct, epilogue, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
+def conv_rows(x, cols, wp, bias, lo, hi, out2d, direct, by_cols, kh, kw, sh, sw, dh, dw, ph,
+              pw, oh, ow, offsets):
+    _rows(x, cols[0], wp, bias, lo, hi, out2d, 0, out2d.shape[0], 0, wp.shape[1], direct,
+          kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
 
 
 @njit(cache=True, parallel=True)
-def conv_rows_parallel(fn, x, cols, wm, bias, lo, hi, out2d, direct, epilogue, by_cols, kh,
-                       kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets):
+def conv_rows_parallel(x, cols, wp, bias, lo, hi, out2d, direct, by_cols, kh, kw, sh, sw, dh,
+                       dw, ph, pw, oh, ow, offsets):
     """``conv_rows`` in ``cols.shape[0]`` parts run by numba's pool (each with its own
     im2col scratch): contiguous ranges of rows, or with ``by_cols`` (few rows, many
-    channels, one group: each thread then packs only its share of the weights) of output
-    channels."""
-    parts, rows, cout = cols.shape[0], out2d.shape[0], wm.shape[2]
+    channels) of weight panels."""
+    parts, rows, panels = cols.shape[0], out2d.shape[0], wp.shape[1]
     for p in prange(parts):
         if by_cols:
-            # channel ranges in multiples of 16 (whole SIMD vectors for the sgemm)
-            c0 = min(cout, (p * cout // parts + 15) // 16 * 16)
-            c1 = cout if p == parts - 1 else min(cout, ((p + 1) * cout // parts + 15) // 16
-                                                 * 16)
-            _rows(fn, x, cols[p], wm, bias, lo, hi, out2d, 0, rows, c0, c1, direct,
-                  epilogue, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
+            _rows(x, cols[p], wp, bias, lo, hi, out2d, 0, rows, p * panels // parts,
+                  (p + 1) * panels // parts, direct, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                  offsets)
         else:
-            _rows(fn, x, cols[p], wm, bias, lo, hi, out2d, p * rows // parts,
-                  (p + 1) * rows // parts, 0, cout, direct, epilogue, kh, kw, sh, sw, dh,
-                  dw, ph, pw, oh, ow, offsets)
+            _rows(x, cols[p], wp, bias, lo, hi, out2d, p * rows // parts,
+                  (p + 1) * rows // parts, 0, panels, direct, kh, kw, sh, sw, dh, dw, ph, pw,
+                  oh, ow, offsets)
 
 
 def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, lo, hi):
-    """A Run for a 2-D NHWC convolution with constant packed weights ``[groups, K,
-    cout_g]`` and a constant (or None) bias; None when the sgemm is not available."""
-    if SGEMM == 0:
-        return None
+    """A Run for a 2-D NHWC convolution with constant weights ``[groups, K, cout_g]`` and
+    a constant (or None) bias."""
     n, _, w, cin = x_shape
     groups, k, cout_g = packed.shape
     cout = groups * cout_g
@@ -97,26 +87,27 @@ def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, 
     rows = n * oh * ow
     direct = (kh, kw, sh, sw) == (1, 1, 1, 1) and (ph, pw) == (0, 0)
     block = max(16, min(rows, _BLOCK_BYTES // (4 * (k + cout))))
-    by_cols = groups == 1 and rows < _MIN_ROWS_PER_PART * ctx.num_threads \
-        and cout >= 32 * ctx.num_threads
-    parts = threads.parts(ctx, cout // 32 if by_cols else max(1, rows // 16),
+    wp = np.stack([gemm_f32.pack(packed[g]) for g in range(groups)])
+    panels = wp.shape[1]
+    b = np.zeros(cout, np.float32) if bias is None else np.asarray(bias, np.float32)
+    bp = np.stack([gemm_f32.pad_bias(b[g * cout_g:(g + 1) * cout_g], cout_g, panels)
+                   for g in range(groups)])
+    by_cols = rows < _MIN_ROWS_PER_PART * ctx.num_threads and panels >= 2 * ctx.num_threads
+    parts = threads.parts(ctx, panels // 2 if by_cols else max(1, rows // 16),
                           rows * k * cout)
     # a 1x1 stride-1 conv reads its input directly: an empty array (not in the arena)
     # carries its block size
     cols = np.empty((parts, block, 0), np.float32) if direct else \
         ctx.scratch((parts, block, k), np.float32)
-    epilogue = bias is not None or lo != -np.inf or hi != np.inf
-    b = np.zeros(cout, np.float32) if bias is None else bias
     offsets = window_offsets((kh, kw), (dh, dw), w, cin, cin // groups)
     geometry = (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
     kernel_fn = conv_rows_parallel if parts > 1 else conv_rows
-
+    lo32, hi32 = np.float32(lo), np.float32(hi)
     shape = tuple(x_shape)
 
     def run(ins, outs_, scratch):
-        kernel_fn(SGEMM, ins[0].reshape(shape), cols if direct else scratch[cols], packed, b,
-                  lo, hi,
-                  outs_[0].reshape(rows, cout), direct, epilogue, by_cols, *geometry)
+        kernel_fn(ins[0].reshape(shape), cols if direct else scratch[cols], wp, bp, lo32,
+                  hi32, outs_[0].reshape(rows, cout), direct, by_cols, *geometry)
     return run
 
 
@@ -386,7 +377,7 @@ def prepare_few_channels(ctx, x_shape, kernel, strides, dilations, pads, outs, p
     kernel of 25 taps or more, or None."""
     n, h, w, cin = x_shape
     (kh, kw), (sh, sw), (ph, pw), (oh, ow) = kernel, strides, pads, outs
-    if SGEMM == 0 or n != 1 or cin > 4 or kh * kw < 25 or tuple(dilations) != (1, 1) \
+    if n != 1 or cin > 4 or kh * kw < 25 or tuple(dilations) != (1, 1) \
             or packed.shape[0] != 1:
         return None
     k = packed.shape[1]

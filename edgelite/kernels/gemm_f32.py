@@ -1,0 +1,161 @@
+"""float32 GEMM in register tiles over weights packed once, bias and clamp in the store.
+
+OpenBLAS's sgemm (gemm.py) packs both operands on every call: for the many small GEMMs
+of a mobile network (a 1x1 convolution over a few hundred pixels, 8 to 200 channels)
+that packing and the call itself cost as much as the arithmetic. Here the weights are
+packed once, at prepare, as ``[N/16 panels][K][16]`` float32 (N padded with zeros), and
+a tile of 4 rows x 64 (or 16) columns keeps its sums in 16 (or 4) vector registers over
+the whole K loop: per step of K, one broadcast per row, one 16-float load per panel and
+a multiply-add per register. The store adds the bias and applies the fused activation's
+clamp (NaN passes, as in TFLite); the last panel's columns past N are masked off.
+
+The tile is written as LLVM IR (a numba intrinsic) with target-independent vector types
+and intrinsics (``llvm.fma``, ``llvm.masked.store``): LLVM maps them to AVX-512, AVX2 or
+NEON registers, so this runs wherever numba does. Each sum is one fused multiply-add
+chain in K order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+MR = 4
+PANEL = 16
+FULL = (1 << PANEL) - 1
+
+
+def _tile_intrinsic(rows: int, panels: int):
+    """``c[i, :] = clamp(a[i, :] @ B + bias)`` for ``rows`` rows and ``panels`` panels of
+    16 columns; ``mask``: the columns of the tile's last panel to store (bits)."""
+    @intrinsic
+    def tile(typingctx, a, lda, b, pstride, k, bias, lo, hi, mask, c, ldc):
+        sig = types.void(a, lda, b, pstride, k, bias, lo, hi, mask, c, ldc)
+
+        def codegen(context, builder, signature, args):
+            a_, lda_, b_, pstride_, k_, bias_, lo_, hi_, mask_, c_, ldc_ = args
+            f32, i64 = ir.FloatType(), ir.IntType(64)
+            vec = ir.VectorType(f32, PANEL)
+            vp = vec.as_pointer()
+            mod = builder.module
+            fma = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v16f32")
+            bool16 = ir.VectorType(ir.IntType(1), PANEL)
+            mstore = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(ir.VoidType(), [vec, vp, ir.IntType(32), bool16]),
+                "llvm.masked.store.v16f32.p0")
+            sig_args = signature.args
+            lda64, pstride64, k64, ldc64 = (
+                context.cast(builder, v, t, types.int64) for v, t in
+                zip((lda_, pstride_, k_, ldc_), (sig_args[1], sig_args[3], sig_args[4],
+                                                 sig_args[10])))
+            lo32 = context.cast(builder, lo_, sig_args[6], types.float32)
+            hi32 = context.cast(builder, hi_, sig_args[7], types.float32)
+            mask64 = context.cast(builder, mask_, sig_args[8], types.int64)
+            zero = ir.Constant(vec, [0.0] * PANEL)
+            accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(panels)]
+                    for _ in range(rows)]
+            a_base = builder.inttoptr(a_, f32.as_pointer())
+            b_base = builder.inttoptr(b_, f32.as_pointer())
+            splat0 = ir.Constant(ir.VectorType(ir.IntType(32), PANEL), [0] * PANEL)
+            with cgutils.for_range(builder, k64) as loop:
+                kk = loop.index
+                bv = []
+                for j in range(panels):
+                    off = builder.add(builder.mul(i64(j), pstride64),
+                                      builder.mul(kk, i64(PANEL)))
+                    bv.append(builder.load(builder.bitcast(builder.gep(b_base, [off]), vp),
+                                           align=4))
+                for i in range(rows):
+                    x = builder.load(builder.gep(a_base, [builder.add(
+                        builder.mul(i64(i), lda64), kk)]))
+                    xs = builder.insert_element(ir.Constant(vec, None), x, ir.IntType(32)(0))
+                    xs = builder.shuffle_vector(xs, ir.Constant(vec, None), splat0)
+                    for j in range(panels):
+                        acc = builder.load(accs[i][j])
+                        builder.store(builder.call(fma, [xs, bv[j], acc]), accs[i][j])
+            bias_base = builder.inttoptr(bias_, f32.as_pointer())
+            c_base = builder.inttoptr(c_, f32.as_pointer())
+            lo_v = builder.shuffle_vector(builder.insert_element(
+                ir.Constant(vec, None), lo32, ir.IntType(32)(0)), ir.Constant(vec, None),
+                splat0)
+            hi_v = builder.shuffle_vector(builder.insert_element(
+                ir.Constant(vec, None), hi32, ir.IntType(32)(0)), ir.Constant(vec, None),
+                splat0)
+            last_mask = builder.bitcast(builder.trunc(mask64, ir.IntType(PANEL)), bool16)
+            for j in range(panels):
+                bias_v = builder.load(builder.bitcast(
+                    builder.gep(bias_base, [i64(PANEL * j)]), vp), align=4)
+                for i in range(rows):
+                    v = builder.fadd(builder.load(accs[i][j]), bias_v)
+                    # clamp; an unordered (NaN) sum compares false and passes through
+                    v = builder.select(builder.fcmp_ordered("<", v, lo_v), lo_v, v)
+                    v = builder.select(builder.fcmp_ordered(">", v, hi_v), hi_v, v)
+                    ptr = builder.bitcast(builder.gep(c_base, [builder.add(
+                        builder.mul(i64(i), ldc64), i64(PANEL * j))]), vp)
+                    if j == panels - 1:
+                        builder.call(mstore, [v, ptr, ir.IntType(32)(4), last_mask])
+                    else:
+                        builder.store(v, ptr, align=4)
+            return context.get_dummy_value()
+        return sig, codegen
+    return tile
+
+
+_t44 = _tile_intrinsic(4, 4)
+_t41 = _tile_intrinsic(4, 1)
+_t14 = _tile_intrinsic(1, 4)
+_t11 = _tile_intrinsic(1, 1)
+
+
+@njit(cache=True, inline="always")
+def gemm_tiles(a, bp, bias, lo, hi, c, p0, p1, n):
+    """``c[:, 16*p0 .. min(16*p1, n)] = clamp(a @ B + bias)`` for the packed weight
+    panels ``p0 .. p1`` of ``bp`` (``[panels, K, 16]``; ``bias`` padded to the panels):
+    ``a`` float32 ``[rows, K]`` and ``c`` float32 ``[rows, >= n]``, each with contiguous
+    rows; ``n`` the true column count (the last panel's extra columns are not stored).
+    Four panels at a time over all the rows (they stay in cache meanwhile)."""
+    rows, k = a.shape
+    pstride = bp.shape[1] * PANEL
+    lda, ldc = a.strides[0] // 4, c.strides[0] // 4
+    last = bp.shape[0] - 1
+    tail = (1 << (n - PANEL * last)) - 1
+    full_rows = rows - rows % MR
+    p = p0
+    while p < p1:
+        width = 4 if p + 4 <= p1 else 1
+        mask = tail if p + width - 1 == last else FULL
+        bq = bp.ctypes.data + p * pstride * 4
+        bias_q = bias.ctypes.data + p * PANEL * 4
+        for r in range(0, full_rows, MR):
+            ar, cr = a.ctypes.data + r * lda * 4, c.ctypes.data + (r * ldc + p * PANEL) * 4
+            if width == 4:
+                _t44(ar, lda, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+            else:
+                _t41(ar, lda, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+        for r in range(full_rows, rows):
+            ar, cr = a.ctypes.data + r * lda * 4, c.ctypes.data + (r * ldc + p * PANEL) * 4
+            if width == 4:
+                _t14(ar, lda, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+            else:
+                _t11(ar, lda, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+        p += width
+
+
+def pack(w: np.ndarray) -> np.ndarray:
+    """Weights ``[K, N]`` as ``[ceil(N/16), K, 16]`` float32 panels (zero padding)."""
+    k, n = w.shape
+    np_ = -(-n // PANEL) * PANEL
+    padded = np.zeros((k, np_), np.float32)
+    padded[:, :n] = w
+    return np.ascontiguousarray(padded.reshape(k, np_ // PANEL, PANEL).transpose(1, 0, 2))
+
+
+def pad_bias(bias, n: int, panels: int) -> np.ndarray:
+    out = np.zeros(panels * PANEL, np.float32)
+    if bias is not None:
+        out[:n] = bias
+    return out
