@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import gemm_f32, gemm_vnni, threads
-from .gemm import SGEMM, SGEMV, sgemm, sgemv_t
+from .gemm import SGEMM, sgemm
 from .gemm_f32 import gemm_tiles
 from .gemm_vnni import gemm_u8s8
 from .im2col import im2col, window_offsets
@@ -108,57 +108,6 @@ def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, 
     def run(ins, outs_, scratch):
         kernel_fn(ins[0].reshape(shape), cols if direct else scratch[cols], wp, bp, lo32,
                   hi32, outs_[0].reshape(rows, cout), direct, by_cols, *geometry)
-    return run
-
-
-# --------------------------------------------------------------------------- GEMV
-# FULLY_CONNECTED over a few rows (a classifier head at batch 1): sgemm would pack the whole
-# weight matrix on every call, more traffic than the product itself; sgemv reads the
-# weights (packed ``[depth, units]``) once per row, as one stream.
-GEMV_MAX_ROWS = 3
-
-
-@njit(cache=True, inline="always")
-def _gemv_units(fn, x2d, w, bias, lo, hi, out2d, u0, u1, epilogue):
-    for r in range(x2d.shape[0]):
-        y = out2d[r, u0:u1]
-        sgemv_t(fn, w[:, u0:u1], x2d[r], y)
-        if epilogue:
-            for c in range(u1 - u0):
-                y[c] = min(max(y[c] + bias[u0 + c], lo), hi)   # NaN passes through
-
-
-@njit(cache=True)
-def fc_gemv(fn, x2d, w, bias, lo, hi, out2d, epilogue, parts):
-    _gemv_units(fn, x2d, w, bias, lo, hi, out2d, 0, w.shape[1], epilogue)
-
-
-@njit(cache=True, parallel=True)
-def fc_gemv_parallel(fn, x2d, w, bias, lo, hi, out2d, epilogue, parts):
-    """``fc_gemv`` with the units cut into ``parts`` ranges (multiples of 16)."""
-    units = w.shape[1]
-    for p in prange(parts):
-        u0 = min(units, (p * units // parts + 15) // 16 * 16)
-        u1 = units if p == parts - 1 else min(units, ((p + 1) * units // parts + 15)
-                                              // 16 * 16)
-        _gemv_units(fn, x2d, w, bias, lo, hi, out2d, u0, u1, epilogue)
-
-
-def prepare_gemv(ctx, rows, weights, bias, lo, hi):
-    """A Run for FULLY_CONNECTED over ``rows <= GEMV_MAX_ROWS`` rows with constant
-    weights packed ``[depth, units]``; None when the sgemv is not available."""
-    if SGEMV == 0 or rows > GEMV_MAX_ROWS:
-        return None
-    depth, units = weights.shape
-    w = np.ascontiguousarray(weights, np.float32)
-    parts = threads.parts(ctx, max(1, units // 16), rows * units * depth)
-    epilogue = bias is not None or lo != -np.inf or hi != np.inf
-    b = np.zeros(units, np.float32) if bias is None else bias
-    kernel_fn = fc_gemv_parallel if parts > 1 else fc_gemv
-
-    def run(ins, outs, scratch):
-        kernel_fn(SGEMV, ins[0].reshape(rows, depth), w, b, lo, hi,
-                  outs[0].reshape(rows, units), epilogue, parts)
     return run
 
 

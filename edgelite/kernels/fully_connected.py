@@ -64,12 +64,9 @@ def prepare_fully_connected(ctx: PrepareContext) -> Run:
     packed = _fc_weights(ctx)
     bias = bias_operand(ctx, 2, units)
     if packed is not None and (bias is not None or ctx.input(2) is None):
-        # a few rows: sgemv per row; more: as a 1x1 convolution over ``rows`` pixels; one
-        # numba call with the epilogue, split over the threads by rows or by output units
+        # as a 1x1 convolution over ``rows`` pixels: one numba call with the epilogue,
+        # split over the threads by rows or (few rows) by output units
         from . import conv_gemm
-        run = conv_gemm.prepare_gemv(ctx, rows, packed, bias, *activation_bounds(ctx))
-        if run is not None:
-            return run
         run = conv_gemm.prepare(ctx, (rows, 1, 1, depth), (1, 1), (1, 1), (1, 1), (0, 0),
                                 (1, 1), packed[None], bias, *activation_bounds(ctx))
         if run is not None:

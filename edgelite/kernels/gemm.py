@@ -1,12 +1,12 @@
 """float32 GEMM from numba code: numpy's own OpenBLAS ``cblas_sgemm``, called by address.
 
-The float convolutions and FULLY_CONNECTED run their GEMMs inside one numba function per
-op: the GEMM of a block of output rows, then that block's bias + fused activation while it
-is still in cache, block after block; with ``num_threads > 1`` numba's thread pool runs the
-blocks (``parallel.py`` style ``prange`` over parts), each calling a single-threaded sgemm.
-Everything then runs in one thread pool: numpy's BLAS keeps one thread
-(``edgelite._threads``), so OpenBLAS's own workers, which spin after each call, never fight
-numba's for the cores (that contention made two threads slower than one).
+The integer CONV_2D on a CPU without AVX-512 VNNI (conv_gemm.py) computes its integer
+sums exactly in float32 with this sgemm, block of output rows after block, inside one
+numba function per op; with ``num_threads > 1`` numba's thread pool runs the blocks, each
+calling a single-threaded sgemm. numpy's BLAS keeps one thread meanwhile
+(``edgelite._threads``), so OpenBLAS's own workers, which spin after each call, never
+fight numba's for the cores. (The float convolutions use gemm_f32's tiles instead: no
+per-call packing.)
 
 The sgemm is the one numpy already loaded (found by threadpoolctl), called through its
 address, which every call takes as an argument so the compiled code stays cacheable. It is
@@ -87,41 +87,4 @@ def sgemm(fn, a, b, c, beta):
                  c.strides[0] // 4, beta)
 
 
-_TRANS = 112
-
-
-@intrinsic
-def _cblas_sgemv_t(typingctx, fn, m, n, a, lda, x, y):
-    """``y = A^T @ x``, A row-major ``[m, n]``, through the function at address ``fn``
-    (ILP64 ``cblas_sgemv``); a, x, y are data addresses, x and y contiguous."""
-    sig = types.void(fn, m, n, a, lda, x, y)
-
-    def codegen(context, builder, signature, args):
-        fn_, m_, n_, a_, lda_, x_, y_ = args
-        i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
-        vp = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i64, i64, f32, vp, i64, vp, i64,
-                                               f32, vp, i64])
-        call = builder.inttoptr(fn_, fnty.as_pointer())
-        m64, n64, lda64 = (context.cast(builder, v, t, types.int64)
-                           for v, t in zip((m_, n_, lda_), (signature.args[1],
-                                                            signature.args[2],
-                                                            signature.args[4])))
-        builder.call(call, [i32(_ROW_MAJOR), i32(_TRANS), m64, n64, f32(1.0),
-                            builder.inttoptr(a_, vp), lda64, builder.inttoptr(x_, vp),
-                            i64(1), f32(0.0), builder.inttoptr(y_, vp), i64(1)])
-        return context.get_dummy_value()
-    return sig, codegen
-
-
-@njit(cache=True, inline="always")
-def sgemv_t(fn, a, x, y):
-    """``y = a.T @ x`` for a 2-D float32 ``a`` (``[k, n]``) with contiguous rows and
-    contiguous 1-D ``x`` (k values), ``y`` (n values), by the sgemv at address ``fn``
-    (which streams ``a`` row after row: the faster order when ``a`` is not in cache)."""
-    _cblas_sgemv_t(fn, a.shape[0], a.shape[1], a.ctypes.data, a.strides[0] // 4,
-                   x.ctypes.data, y.ctypes.data)
-
-
 SGEMM = _find("sgemm")
-SGEMV = _find("sgemv") if SGEMM else 0

@@ -299,9 +299,9 @@ def test_conv2d_fused_gemm_and_threads(threads, x_shape, w_shape, stride, paddin
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("rows,depth,units,bias", [
     (1, 40, 37, True), (3, 24, 70, True), (1, 33, 48, False), (4, 16, 40, True)], ids=str)
-def test_fully_connected_gemv_and_threads(threads, rows, depth, units, bias):
-    """FULLY_CONNECTED over up to three rows runs one sgemv per row (units split over
-    threads in multiples of 16); four rows go through the GEMM path."""
+def test_fully_connected_few_rows_and_threads(threads, rows, depth, units, bias):
+    """FULLY_CONNECTED over a few rows: single-row tiles, the units split over threads
+    by weight panels (16 columns)."""
     x, w = rand((rows, depth), 61), rand((units, depth), 62)
     b = rand((units,), 63) if bias else None
     model = op_model("FULLY_CONNECTED", [x, w, b], {"fused_activation_function": "RELU6"},
