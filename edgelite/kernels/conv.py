@@ -243,7 +243,7 @@ def prepare_conv2d(ctx: PrepareContext) -> Run:
         geometry = (x.shape, (kh, kw), (sh, sw), (dh, dw), pads, (oh, ow),
                     np.ascontiguousarray(pack(w.data), np.float32), bias,
                     *activation_bounds(ctx))
-        run = conv_gemm.prepare_few_channels(ctx, *geometry) or \
+        run = conv_gemm.prepare_implicit(ctx, *geometry) or \
             conv_gemm.prepare(ctx, *geometry)
         if run is not None:
             return run

@@ -19,7 +19,7 @@ from numba import njit, prange
 
 from . import gemm_f32, gemm_vnni, threads
 from .gemm import SGEMM, sgemm
-from .gemm_f32 import gemm_tiles
+from .gemm_f32 import gemm_tiles, implicit_row
 from .gemm_vnni import gemm_u8s8
 from .im2col import im2col, window_offsets
 from .requantize import q31_flat, requantize_affine
@@ -315,36 +315,82 @@ def prepare_int(gemm, zp_in: float, finish, params):
     return run
 
 
-# --------------------------------------------------------------------------- few channels
-# A first layer (an image: 1-4 channels) with a 5x5 or larger kernel: each im2col row is a
-# few short runs (15 values for 5x5x3), which numba's row loop copies slowly. numpy's
-# strided copy of a window view over a zero-bordered copy of the input does it ~1.5x as
-# fast; the GEMM then runs as a 1x1 convolution over the unrolled rows.
-def prepare_few_channels(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias,
-                         lo, hi):
-    """A Run for a 1-batch, ungrouped, undilated conv with at most 4 input channels and a
-    kernel of 25 taps or more, or None."""
+# --------------------------------------------------------------------------- in place
+# A convolution over few input channels (a first layer: an image) unrolls into im2col
+# rows of a few short runs (9 values for 3x3x3), which cost as much to copy as the GEMM
+# itself. Instead the input is copied once into a zero-bordered buffer and the tiles read
+# each window in place through its offsets (gemm_f32.implicit_row): no im2col.
+_IMPLICIT_MAX_CIN = 4
+
+
+@njit(cache=True)
+def _zero_bordered(x, xp, ph, pw):
+    """``xp[n]`` = ``x[n]`` at offset (ph, pw), zero elsewhere."""
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
+    for n in range(xp.shape[0]):
+        for y in range(xp.shape[1]):
+            row = xp[n, y].reshape(-1)
+            iy = y - ph
+            if iy < 0 or iy >= h:
+                row[:] = 0
+                continue
+            src = x[n, iy].reshape(-1)
+            left, inner = pw * c, w * c
+            row[:left] = 0
+            for j in range(inner):
+                row[left + j] = src[j]
+            row[left + inner:] = 0
+
+
+@njit(cache=True, inline="always")
+def _implicit_rows(xp, offs, wp, bias, lo, hi, out4, sh, sw, y0, y1):
+    cin = xp.shape[3]
+    for n in range(out4.shape[0]):
+        for oy in range(y0, y1):
+            xrow = xp[n, oy * sh].reshape(-1)
+            implicit_row(xrow, sw * cin, offs, wp, bias, lo, hi, out4[n, oy],
+                         out4.shape[3])
+
+
+@njit(cache=True)
+def conv_implicit(x, xp, offs, wp, bias, lo, hi, out4, sh, sw, ph, pw):
+    _zero_bordered(x, xp, ph, pw)
+    _implicit_rows(xp, offs, wp, bias, lo, hi, out4, sh, sw, 0, out4.shape[1])
+
+
+@njit(cache=True, parallel=True)
+def conv_implicit_parallel(x, xp, offs, wp, bias, lo, hi, out4, sh, sw, ph, pw, parts):
+    _zero_bordered(x, xp, ph, pw)
+    oh = out4.shape[1]
+    for p in prange(parts):
+        _implicit_rows(xp, offs, wp, bias, lo, hi, out4, sh, sw, p * oh // parts,
+                       (p + 1) * oh // parts)
+
+
+def prepare_implicit(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias,
+                     lo, hi):
+    """A Run for an ungrouped conv over at most 4 input channels with a kernel larger
+    than 1x1, or None."""
     n, h, w, cin = x_shape
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = kernel, strides, pads, outs
-    if n != 1 or cin > 4 or kh * kw < 25 or tuple(dilations) != (1, 1) \
-            or packed.shape[0] != 1:
+    groups, k, cout = packed.shape
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow) = kernel, strides, dilations, pads, outs
+    if groups != 1 or cin > _IMPLICIT_MAX_CIN or kh * kw == 1:
         return None
-    k = packed.shape[1]
-    rows = oh * ow
-    hp, wp = max(h + ph, (oh - 1) * sh + kh), max(w + pw, (ow - 1) * sw + kw)
-    xp_i = ctx.scratch((hp, wp, cin), np.float32)
-    cols_i = ctx.scratch((rows, k), np.float32)
-    gemm = prepare(ctx, (rows, 1, 1, k), (1, 1), (1, 1), (1, 1), (0, 0), (1, 1), packed,
-                   bias, lo, hi)
+    hp = max(h + ph, (oh - 1) * sh + (kh - 1) * dh + 1)
+    wpad = max(w + pw, (ow - 1) * sw + (kw - 1) * dw + 1)
+    xp = ctx.scratch((n, hp, wpad, cin), np.float32)
+    offs = window_offsets((kh, kw), (dh, dw), wpad, cin, cin)
+    wp = gemm_f32.pack(packed[0])
+    b = gemm_f32.pad_bias(bias, cout, wp.shape[0])
+    parts = threads.parts(ctx, oh, n * oh * ow * k * cout)
+    lo32, hi32 = np.float32(lo), np.float32(hi)
+    shape, out_shape = tuple(x_shape), (n, oh, ow, cout)
+
     def run(ins, outs_, scratch):
-        # views are made per call: keeping arena views alive would count as the user
-        # holding internal data (the Interpreter's safety check)
-        xp, cols = scratch[xp_i], scratch[cols_i]
-        b = xp.strides
-        window = np.lib.stride_tricks.as_strided(
-            xp, (oh, ow, kh, kw * cin), (sh * b[0], sw * b[1], b[0], b[2]), writeable=False)
-        xp.fill(0.0)   # the arena reuses these bytes: the border must be zeroed each time
-        xp[ph:ph + h, pw:pw + w] = ins[0][0]
-        np.copyto(cols.reshape(oh, ow, kh, kw * cin), window)
-        gemm([cols], outs_, scratch)
+        x, out4 = ins[0].reshape(shape), outs_[0].reshape(out_shape)
+        if parts > 1:
+            conv_implicit_parallel(x, scratch[xp], offs, wp, b, lo32, hi32, out4, sh, sw, ph,
+                                   pw, parts)
+        else:
+            conv_implicit(x, scratch[xp], offs, wp, b, lo32, hi32, out4, sh, sw, ph, pw)
     return run

@@ -28,15 +28,17 @@ PANEL = 16
 FULL = (1 << PANEL) - 1
 
 
-def _tile_intrinsic(rows: int, panels: int):
+def _tile_intrinsic(rows: int, panels: int, indirect: bool = False):
     """``c[i, :] = clamp(a[i, :] @ B + bias)`` for ``rows`` rows and ``panels`` panels of
-    16 columns; ``mask``: the columns of the tile's last panel to store (bits)."""
+    16 columns; ``mask``: the columns of the tile's last panel to store (bits). With
+    ``indirect``, row ``i``'s value ``k`` is ``a[i * lda + offs[k]]`` (an im2col row read
+    in place through the window's offsets), else ``a[i * lda + k]``."""
     @intrinsic
-    def tile(typingctx, a, lda, b, pstride, k, bias, lo, hi, mask, c, ldc):
-        sig = types.void(a, lda, b, pstride, k, bias, lo, hi, mask, c, ldc)
+    def tile(typingctx, a, lda, offs, b, pstride, k, bias, lo, hi, mask, c, ldc):
+        sig = types.void(a, lda, offs, b, pstride, k, bias, lo, hi, mask, c, ldc)
 
         def codegen(context, builder, signature, args):
-            a_, lda_, b_, pstride_, k_, bias_, lo_, hi_, mask_, c_, ldc_ = args
+            a_, lda_, offs_, b_, pstride_, k_, bias_, lo_, hi_, mask_, c_, ldc_ = args
             f32, i64 = ir.FloatType(), ir.IntType(64)
             vec = ir.VectorType(f32, PANEL)
             vp = vec.as_pointer()
@@ -50,11 +52,12 @@ def _tile_intrinsic(rows: int, panels: int):
             sig_args = signature.args
             lda64, pstride64, k64, ldc64 = (
                 context.cast(builder, v, t, types.int64) for v, t in
-                zip((lda_, pstride_, k_, ldc_), (sig_args[1], sig_args[3], sig_args[4],
-                                                 sig_args[10])))
-            lo32 = context.cast(builder, lo_, sig_args[6], types.float32)
-            hi32 = context.cast(builder, hi_, sig_args[7], types.float32)
-            mask64 = context.cast(builder, mask_, sig_args[8], types.int64)
+                zip((lda_, pstride_, k_, ldc_), (sig_args[1], sig_args[4], sig_args[5],
+                                                 sig_args[11])))
+            lo32 = context.cast(builder, lo_, sig_args[7], types.float32)
+            hi32 = context.cast(builder, hi_, sig_args[8], types.float32)
+            mask64 = context.cast(builder, mask_, sig_args[9], types.int64)
+            offs_base = builder.inttoptr(offs_, i64.as_pointer())
             zero = ir.Constant(vec, [0.0] * PANEL)
             accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(panels)]
                     for _ in range(rows)]
@@ -63,6 +66,7 @@ def _tile_intrinsic(rows: int, panels: int):
             splat0 = ir.Constant(ir.VectorType(ir.IntType(32), PANEL), [0] * PANEL)
             with cgutils.for_range(builder, k64) as loop:
                 kk = loop.index
+                col = builder.load(builder.gep(offs_base, [kk])) if indirect else kk
                 bv = []
                 for j in range(panels):
                     off = builder.add(builder.mul(i64(j), pstride64),
@@ -71,7 +75,7 @@ def _tile_intrinsic(rows: int, panels: int):
                                            align=4))
                 for i in range(rows):
                     x = builder.load(builder.gep(a_base, [builder.add(
-                        builder.mul(i64(i), lda64), kk)]))
+                        builder.mul(i64(i), lda64), col)]))
                     xs = builder.insert_element(ir.Constant(vec, None), x, ir.IntType(32)(0))
                     xs = builder.shuffle_vector(xs, ir.Constant(vec, None), splat0)
                     for j in range(panels):
@@ -109,6 +113,10 @@ _t44 = _tile_intrinsic(4, 4)
 _t41 = _tile_intrinsic(4, 1)
 _t14 = _tile_intrinsic(1, 4)
 _t11 = _tile_intrinsic(1, 1)
+_i44 = _tile_intrinsic(4, 4, True)
+_i41 = _tile_intrinsic(4, 1, True)
+_i14 = _tile_intrinsic(1, 4, True)
+_i11 = _tile_intrinsic(1, 1, True)
 
 
 @njit(cache=True, inline="always")
@@ -133,15 +141,49 @@ def gemm_tiles(a, bp, bias, lo, hi, c, p0, p1, n):
         for r in range(0, full_rows, MR):
             ar, cr = a.ctypes.data + r * lda * 4, c.ctypes.data + (r * ldc + p * PANEL) * 4
             if width == 4:
-                _t44(ar, lda, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+                _t44(ar, lda, 0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
             else:
-                _t41(ar, lda, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+                _t41(ar, lda, 0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
         for r in range(full_rows, rows):
             ar, cr = a.ctypes.data + r * lda * 4, c.ctypes.data + (r * ldc + p * PANEL) * 4
             if width == 4:
-                _t14(ar, lda, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+                _t14(ar, lda, 0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
             else:
-                _t11(ar, lda, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+                _t11(ar, lda, 0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+        p += width
+
+
+@njit(cache=True, inline="always")
+def implicit_row(xrow, step, offs, bp, bias, lo, hi, c, n):
+    """One output row of a convolution read in place (no im2col): pixel ``q``'s window
+    starts at ``xrow[q * step]`` and its value ``k`` is at ``+ offs[k]``; ``c``
+    ``[pixels, >= n]``, the rest as ``gemm_tiles`` (all panels)."""
+    pixels = c.shape[0]
+    k = offs.shape[0]
+    pstride = bp.shape[1] * PANEL
+    ldc = c.strides[0] // 4
+    last = bp.shape[0] - 1
+    tail = (1 << (n - PANEL * last)) - 1
+    full = pixels - pixels % MR
+    o0, x0 = offs.ctypes.data, xrow.ctypes.data
+    p = 0
+    while p <= last:
+        width = 4 if p + 4 <= last + 1 else 1
+        mask = tail if p + width - 1 == last else FULL
+        bq = bp.ctypes.data + p * pstride * 4
+        bias_q = bias.ctypes.data + p * PANEL * 4
+        for q in range(0, full, MR):
+            ar, cr = x0 + q * step * 4, c.ctypes.data + (q * ldc + p * PANEL) * 4
+            if width == 4:
+                _i44(ar, step, o0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+            else:
+                _i41(ar, step, o0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+        for q in range(full, pixels):
+            ar, cr = x0 + q * step * 4, c.ctypes.data + (q * ldc + p * PANEL) * 4
+            if width == 4:
+                _i14(ar, step, o0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+            else:
+                _i11(ar, step, o0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
         p += width
 
 

@@ -282,8 +282,9 @@ def test_depthwise_wide_paths_and_threads(threads, channels, kernel, stride, pad
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding", [
     ((2, 9, 7, 16), (40, 1, 1, 16), (1, 1), "SAME"),      # 1x1: the input is the matrix
     ((1, 5, 4, 24), (96, 1, 1, 24), (1, 1), "SAME"),      # few rows: split by channels
-    ((2, 11, 10, 3), (24, 5, 5, 3), (2, 2), "SAME"),      # im2col, borders
-    ((1, 13, 11, 3), (8, 5, 5, 3), (2, 2), "SAME"),       # few channels: strided im2col
+    ((2, 11, 10, 3), (24, 5, 5, 3), (2, 2), "SAME"),      # in place, borders, batch 2
+    ((1, 9, 8, 6), (20, 3, 3, 6), (1, 1), "SAME"),        # im2col
+    ((1, 13, 11, 3), (8, 5, 5, 3), (2, 2), "SAME"),       # few channels: read in place
     ((1, 12, 9, 2), (6, 7, 7, 2), (1, 1), "VALID"),       # the same, 7x7, no padding
     ((1, 12, 12, 8), (16, 3, 3, 4), (1, 1), "VALID")], ids=str)   # grouped
 def test_conv2d_fused_gemm_and_threads(threads, x_shape, w_shape, stride, padding):
