@@ -10,9 +10,9 @@ a multiply-add per register. The store adds the bias and applies the fused activ
 clamp (NaN passes, as in TFLite); the last panel's columns past N are masked off.
 
 The tile is written as LLVM IR (a numba intrinsic) with target-independent vector types
-and intrinsics (``llvm.fma``, ``llvm.masked.store``): LLVM maps them to AVX-512, AVX2 or
-NEON registers, so this runs wherever numba does. Each sum is one fused multiply-add
-chain in K order.
+and intrinsics (``llvm.fmuladd``, fused where the CPU can; ``llvm.masked.store``): LLVM
+maps them to AVX-512, AVX2, SSE or NEON registers, so this runs wherever numba does
+(tested with ``NUMBA_CPU_NAME=generic``). Each sum is one multiply-add chain in K order.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _tile_intrinsic(rows: int, panels: int, indirect: bool = False):
             vp = vec.as_pointer()
             mod = builder.module
             fma = cgutils.get_or_insert_function(
-                mod, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v16f32")
+                mod, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fmuladd.v16f32")
             bool16 = ir.VectorType(ir.IntType(1), PANEL)
             mstore = cgutils.get_or_insert_function(
                 mod, ir.FunctionType(ir.VoidType(), [vec, vp, ir.IntType(32), bool16]),
