@@ -70,8 +70,11 @@ def prepare_quantized_arith(ctx: PrepareContext) -> Run:
 
     n = int(np.prod(shape, dtype=np.int64))
     if not int16:
+        # int8 ADD's vector blocks round as LiteRT's NEON code does (int_math)
+        neon8 = 0 if ctx.opcode != "ADD" or a.dtype != np.int8 else \
+            1 if a.shape == b.shape else 2
         return _table8(a.dtype, (left_shift, off1, m1, s1, off2, m2, s2, sign2, off_out, mo,
-                                 so, lo, hi, qmin, qmax), ix, iy, wrap_n, n)
+                                 so, lo, hi, qmin, qmax), ix, iy, wrap_n, n, neon8)
 
     # same-shape int16 ADD: LiteRT runs NEON code (emulated on x86) on blocks of 16;
     # its int16 SUB has no such blocks off AVX2 builds
@@ -85,10 +88,10 @@ def prepare_quantized_arith(ctx: PrepareContext) -> Run:
     return run
 
 
-def _table8(dtype, args: tuple, ix, iy, wrap_n: int, n: int) -> Run:
+def _table8(dtype, args: tuple, ix, iy, wrap_n: int, n: int, neon8: int) -> Run:
     """8-bit ADD/SUB: each output is a function of two bytes, tabulated once at prepare
     (``int_math.add_sub_tables8``); a lookup per element at run time."""
-    head, tail = int_math.add_sub_tables8(dtype, args, wrap_n, n)
+    head, tail = int_math.add_sub_tables8(dtype, args, wrap_n, n, neon8)
 
     def run_table(ins, outs, scratch):
         int_math.lookup_pairs8(ins[0].reshape(-1), ins[1].reshape(-1), ix, iy, head, tail,

@@ -54,14 +54,39 @@ def _add_sub_one(xv, yv, p):
     return mul_by_qm(np.int32(a + sign2 * b), m_out, s_out)
 
 
+@njit(cache=True, inline="always")
+def _vshl(v, shift):
+    """NEON's ``vshl``: a left shift, or for a negative count a flooring right shift."""
+    return np.int32(v << shift) if shift >= 0 else np.int32(v >> -shift)
+
+
+@njit(cache=True, inline="always")
+def _add_sub_neon8(xv, yv, p, broadcast):
+    """LiteRT's int8 ADD vector blocks (NEON, emulated on x86): each input shifted by
+    ``left_shift + shift`` before one ``vqrdmulh`` (elementwise), or by ``left_shift``,
+    ``vqrdmulh``, then a flooring shift (scalar broadcast); the sum through ``vqrdmulh``
+    (ties toward +inf) and a rounding divide. The scalar code rounds each input twice."""
+    left_shift, off1, m1, s1, off2, m2, s2, sign2, m_out, s_out = p
+    x, y = np.int32(xv) + off1, np.int32(yv) + off2
+    if broadcast:
+        a = _vshl(vqrdmulh(np.int32(x << left_shift), m1), s1)
+        b = _vshl(vqrdmulh(np.int32(y << left_shift), m2), s2)
+    else:
+        a = vqrdmulh(_vshl(x, left_shift + s1), m1)
+        b = vqrdmulh(_vshl(y, left_shift + s2), m2)
+    return rdivpot(vqrdmulh(np.int32(a + sign2 * b), m_out), -s_out)
+
+
 @njit(cache=True)
 def add_sub_rescaled(x, y, ix, iy, out, left_shift, off1, m1, s1, off2, m2, s2,
-                     sign2, off_out, m_out, s_out, lo, hi, wrap_n, qmin, qmax, neon_n):
+                     sign2, off_out, m_out, s_out, lo, hi, wrap_n, qmin, qmax, neon_n,
+                     neon8=0):
     """ADD (``sign2`` = 1) or SUB (-1) of two quantized tensors, general rescaling. The
     first ``neon_n`` outputs (same-shape int16 ADD only) take the arithmetic of LiteRT's
     NEON blocks (emulated on x86); the first ``wrap_n`` (8-bit ADD) wrap to int16 before
-    the output offset as LiteRT's vector blocks do. One loop per regime, without
-    branches inside, so that each vectorizes."""
+    the output offset as LiteRT's vector blocks do, with their arithmetic when ``neon8``
+    is 1 (int8 ADD, same shapes) or 2 (int8 ADD, scalar broadcast). One loop per
+    regime."""
     n = out.size
     for i in range(neon_n):   # LiteRT's int16 NEON blocks: one combined shift, ties up
         a = neon_shift_mul(np.int32(x[i]) + off1, m1, left_shift + s1)
@@ -72,21 +97,23 @@ def add_sub_rescaled(x, y, ix, iy, out, left_shift, off1, m1, s1, off2, m2, s2,
     p = (left_shift, off1, m1, s1, off2, m2, s2, sign2, m_out, s_out)
     if ix.size == 0 and iy.size == 0:
         for i in range(neon_n, wrap_n):
-            r = _add_sub_one(x[i], y[i], p)
+            r = _add_sub_neon8(x[i], y[i], p, neon8 == 2) if neon8 else \
+                _add_sub_one(x[i], y[i], p)
             r = min(max(np.int32(np.int16(np.int16(r) + np.int16(off_out))), qmin), qmax)
             out[i] = min(max(r, lo), hi)
         for i in range(start, n):
             out[i] = min(max(_add_sub_one(x[i], y[i], p) + off_out, lo), hi)
         return
     for i in range(neon_n, wrap_n):
-        r = _add_sub_one(x[_at(ix, i)], y[_at(iy, i)], p)
+        xv, yv = x[_at(ix, i)], y[_at(iy, i)]
+        r = _add_sub_neon8(xv, yv, p, neon8 == 2) if neon8 else _add_sub_one(xv, yv, p)
         r = min(max(np.int32(np.int16(np.int16(r) + np.int16(off_out))), qmin), qmax)
         out[i] = min(max(r, lo), hi)
     for i in range(start, n):
         out[i] = min(max(_add_sub_one(x[_at(ix, i)], y[_at(iy, i)], p) + off_out, lo), hi)
 
 
-def add_sub_tables8(dtype, args: tuple, wrap_n: int, n: int) -> tuple:
+def add_sub_tables8(dtype, args: tuple, wrap_n: int, n: int, neon8: int = 0) -> tuple:
     """8-bit ADD/SUB as lookup tables: ``table[(u(x) << 8) | u(y)]`` is the result for
     inputs ``x, y`` (``u``: the byte as unsigned), computed by ``add_sub_rescaled``
     itself over all 65536 pairs, so a lookup is bit-exact by construction. ``args``:
@@ -103,7 +130,7 @@ def add_sub_tables8(dtype, args: tuple, wrap_n: int, n: int) -> tuple:
         if used:
             add_sub_rescaled(xs, ys, EMPTY_INDEX, EMPTY_INDEX, table, left_shift, off1, m1,
                              s1, off2, m2, s2, sign2, off_out, m_out, s_out, lo, hi, wrapped,
-                             qmin, qmax, 0)
+                             qmin, qmax, 0, neon8)
         tables.append(table)
     return tuple(tables)
 

@@ -297,3 +297,45 @@ def test_div_zero_divisor_fails():
             runtime(model, [x, y])
     y[1] = 129
     compare(model, [x, y])
+
+
+# scales of an int8 ResNet50 residual ADD whose exact ties split LiteRT's NEON-emulated
+# vector blocks from its scalar code (a power-of-two input multiplier)
+_TIE_SCALES = ((0.384294, -128), (0.36999285, -5), (0.405969, -128))
+
+
+def test_int8_add_vector_blocks_round_as_litert_same_shape():
+    """Every pair of int8 inputs, same shapes: LiteRT's vector blocks shift each input
+    once before one rounding multiply, the scalar code rounds twice; ties differ."""
+    codes = np.arange(-128, 128, dtype=np.int8)
+    x = np.repeat(codes, 256).reshape(1, 256, 256)
+    y = np.tile(codes, 256).reshape(1, 256, 256)
+    (sx, zx), (sy, zy), (so, zo) = _TIE_SCALES
+    model = op_model("ADD", [x, y], {"fused_activation_function": "RELU"},
+                     input_quant=[qparams(sx, zx), qparams(sy, zy)],
+                     outputs=[(np.dtype(np.int8), qparams(so, zo))])
+    compare(model, [x, y])
+
+
+def test_int8_add_vector_blocks_round_as_litert_scalar_broadcast():
+    """A scalar input against every int8 value, for every scalar: LiteRT's broadcast
+    blocks round each input once and floor its shift."""
+    codes = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+    (sx, zx), (sy, zy), (so, zo) = _TIE_SCALES
+    model = op_model("ADD", [np.zeros((1, 1), np.int8), codes], {},
+                     input_quant=[qparams(sx, zx), qparams(sy, zy)],
+                     outputs=[(np.dtype(np.int8), qparams(so, zo))])
+    ours = Interpreter(model_content=write(model))
+    ours.allocate_tensors()
+    want, got = [], []
+    from tests.litert_oracle import litert_builtin
+    lite = litert_builtin(model_content=write(model))
+    lite.allocate_tensors()
+    for v in range(-128, 128):
+        scalar = np.array([[v]], np.int8)
+        for it, res in ((ours, got), (lite, want)):
+            it.set_tensor(it.get_input_details()[0]["index"], scalar)
+            it.set_tensor(it.get_input_details()[1]["index"], codes)
+            it.invoke()
+            res.append(it.get_tensor(it.get_output_details()[0]["index"]).copy())
+    np.testing.assert_array_equal(np.array(got), np.array(want))
