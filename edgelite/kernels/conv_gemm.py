@@ -234,7 +234,21 @@ def conv_int_rows_vnni_parallel(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip,
                        ow, offsets)
 
 
-def _prepare_int_vnni(gemm, zp_in: float, finish, params):
+def _epilogue_args(finish, params):
+    """(q31, affine, lo, hi, q, tiled length) for the kernels taking either epilogue:
+    ``requantize_affine``'s parameters, or ``q31_flat``'s (bias, multiplier, left,
+    right, nudge tiled, then zero point, lo, hi), the unused one as placeholders."""
+    q31 = finish is q31_flat
+    if q31:
+        q = (*(np.ascontiguousarray(v, np.int32) for v in params[:5]),
+             *(np.int64(v) for v in params[5:]))
+        return True, np.zeros((2, 1)), np.float64(0), np.float64(0), q, q[0].shape[0]
+    affine, lo, hi = params
+    q = tuple(np.zeros(1, np.int32) for _ in range(5)) + (np.int64(0),) * 3
+    return False, affine, np.float64(lo), np.float64(hi), q, affine.shape[1]
+
+
+def _prepare_int_vnni(gemm, zp_in: float, epilogue):
     """``prepare_int`` on the VNNI GEMM, or None where it does not apply: 8-bit inputs,
     one group, weights in int8's range, K small enough for int32 sums."""
     ctx = gemm.ctx
@@ -244,17 +258,7 @@ def _prepare_int_vnni(gemm, zp_in: float, finish, params):
             or gemm.groups != 1 or gemm.k > 60_000 or w.size == 0 \
             or w.min() < -128 or w.max() > 127:
         return None
-    q31 = finish is q31_flat
-    if q31:   # (bias, multiplier, left, right, nudge) tiled, then zero point, lo, hi
-        q = (*(np.ascontiguousarray(v, np.int32) for v in params[:5]),
-             *(np.int64(v) for v in params[5:]))
-        tiled = q[0].shape[0]
-        affine, lo64, hi64 = np.zeros((2, 1)), np.float64(0), np.float64(0)
-    else:
-        affine, lo, hi = params
-        tiled = affine.shape[1]
-        lo64, hi64 = np.float64(lo), np.float64(hi)
-        q = tuple(np.zeros(1, np.int32) for _ in range(5)) + (np.int64(0),) * 3
+    q31, affine, lo64, hi64, q, tiled = epilogue
     k, cout = gemm.k, gemm.cout
     rows = gemm.n * gemm.rows
     kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = gemm.geometry
@@ -287,7 +291,9 @@ def prepare_int(gemm, zp_in: float, finish, params):
     out)`` is ``requantize_affine`` (``affine`` tiled to a multiple of the channels) or
     ``q31_flat``: on the VNNI GEMM where it applies; else, for the affine epilogue and
     float32-exact sums, on the float32 sgemm; None otherwise."""
-    run = _prepare_int_vnni(gemm, zp_in, finish, params)
+    epilogue = _epilogue_args(finish, params)
+    run = _prepare_int_implicit(gemm, zp_in, *epilogue[:5]) or \
+        _prepare_int_vnni(gemm, zp_in, epilogue)
     if run is not None:
         return run
     if SGEMM == 0 or gemm.dtype != np.float32 or finish is not requantize_affine:
@@ -324,22 +330,22 @@ _IMPLICIT_MAX_CIN = 4
 
 
 @njit(cache=True)
-def _zero_bordered(x, xp, ph, pw):
-    """``xp[n]`` = ``x[n]`` at offset (ph, pw), zero elsewhere."""
+def _bordered(x, xp, ph, pw, pad):
+    """``xp[n]`` = ``x[n]`` (as ``xp``'s type) at offset (ph, pw), ``pad`` elsewhere."""
     h, w, c = x.shape[1], x.shape[2], x.shape[3]
     for n in range(xp.shape[0]):
         for y in range(xp.shape[1]):
             row = xp[n, y].reshape(-1)
             iy = y - ph
             if iy < 0 or iy >= h:
-                row[:] = 0
+                row[:] = pad
                 continue
             src = x[n, iy].reshape(-1)
             left, inner = pw * c, w * c
-            row[:left] = 0
+            row[:left] = pad
             for j in range(inner):
                 row[left + j] = src[j]
-            row[left + inner:] = 0
+            row[left + inner:] = pad
 
 
 @njit(cache=True, inline="always")
@@ -354,13 +360,13 @@ def _implicit_rows(xp, offs, wp, bias, lo, hi, out4, sh, sw, y0, y1):
 
 @njit(cache=True)
 def conv_implicit(x, xp, offs, wp, bias, lo, hi, out4, sh, sw, ph, pw):
-    _zero_bordered(x, xp, ph, pw)
+    _bordered(x, xp, ph, pw, np.float32(0.0))
     _implicit_rows(xp, offs, wp, bias, lo, hi, out4, sh, sw, 0, out4.shape[1])
 
 
 @njit(cache=True, parallel=True)
 def conv_implicit_parallel(x, xp, offs, wp, bias, lo, hi, out4, sh, sw, ph, pw, parts):
-    _zero_bordered(x, xp, ph, pw)
+    _bordered(x, xp, ph, pw, np.float32(0.0))
     oh = out4.shape[1]
     for p in prange(parts):
         _implicit_rows(xp, offs, wp, bias, lo, hi, out4, sh, sw, p * oh // parts,
@@ -393,4 +399,69 @@ def prepare_implicit(ctx, x_shape, kernel, strides, dilations, pads, outs, packe
                                    pw, parts)
         else:
             conv_implicit(x, scratch[xp], offs, wp, b, lo32, hi32, out4, sh, sw, ph, pw)
+    return run
+
+
+# The integer first layers the same way: the raw int8/uint8 inputs as float32 (padding
+# cells hold the input zero point, as the im2col path pads), the tiles' float32 sums exact
+# (the caller checked their bound), each output row requantized as the other paths do.
+@njit(cache=True, inline="always")
+def _int_implicit_rows(xp, offs, wp, zero_bias, sums, affine, lo, hi, q31, q, out4, sh, sw,
+                       y0, y1):
+    cin, cout = xp.shape[3], out4.shape[3]
+    inf = np.float32(np.inf)
+    for n in range(out4.shape[0]):
+        for oy in range(y0, y1):
+            xrow = xp[n, oy * sh].reshape(-1)
+            implicit_row(xrow, sw * cin, offs, wp, zero_bias, -inf, inf, sums, cout)
+            flat, o = sums.reshape(-1), out4[n, oy].reshape(-1)
+            if q31:
+                q31_flat(flat, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], o)
+            else:
+                requantize_affine(flat, affine, lo, hi, o)
+
+
+@njit(cache=True)
+def conv_int_implicit(x, xp, pad, offs, wp, zero_bias, sums, affine, lo, hi, q31, q, out4,
+                      sh, sw, ph, pw):
+    _bordered(x, xp, ph, pw, pad)
+    _int_implicit_rows(xp, offs, wp, zero_bias, sums[0], affine, lo, hi, q31, q, out4, sh,
+                       sw, 0, out4.shape[1])
+
+
+@njit(cache=True, parallel=True)
+def conv_int_implicit_parallel(x, xp, pad, offs, wp, zero_bias, sums, affine, lo, hi, q31,
+                               q, out4, sh, sw, ph, pw):
+    _bordered(x, xp, ph, pw, pad)
+    parts, oh = sums.shape[0], out4.shape[1]
+    for p in prange(parts):
+        _int_implicit_rows(xp, offs, wp, zero_bias, sums[p], affine, lo, hi, q31, q, out4,
+                           sh, sw, p * oh // parts, (p + 1) * oh // parts)
+
+
+def _prepare_int_implicit(gemm, zp_in: float, q31: bool, affine, lo64, hi64, q):
+    """The integer conv over 1-4 input channels (a first layer) read in place, or None:
+    8-bit input, one group, a kernel larger than 1x1, float32-exact sums."""
+    ctx = gemm.ctx
+    x_dtype = ctx.input(0).dtype
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = gemm.geometry
+    if x_dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) or gemm.groups != 1 \
+            or gemm.cin > _IMPLICIT_MAX_CIN or kh * kw == 1 or gemm.dtype != np.float32:
+        return None
+    n, h, w, cin, cout = gemm.n, gemm.h, gemm.w, gemm.cin, gemm.cout
+    hp = max(h + ph, (oh - 1) * sh + (kh - 1) * dh + 1)
+    wpad = max(w + pw, (ow - 1) * sw + (kw - 1) * dw + 1)
+    xp = ctx.scratch((n, hp, wpad, cin), np.float32)
+    offs = window_offsets((kh, kw), (dh, dw), wpad, cin, cin)
+    wp = gemm_f32.pack(np.asarray(gemm.wmat[0], np.float32))
+    zero_bias = np.zeros(wp.shape[0] * gemm_f32.PANEL, np.float32)
+    parts = threads.parts(ctx, oh, n * oh * ow * gemm.k * cout)
+    sums = ctx.scratch((parts, ow, cout), np.float32)
+    pad = np.float32(zp_in)
+    out_shape = (n, oh, ow, cout)
+    kernel_fn = conv_int_implicit_parallel if parts > 1 else conv_int_implicit
+
+    def run(ins, outs, scratch):
+        kernel_fn(ins[0], scratch[xp], pad, offs, wp, zero_bias, scratch[sums], affine, lo64,
+                  hi64, q31, q, outs[0].reshape(out_shape), sh, sw, ph, pw)
     return run

@@ -1,8 +1,9 @@
-"""The integer CONV_2D on the AVX-512 VNNI GEMM (``gemm_vnni.py``) and on the float32
-sgemm, each against LiteRT's builtin kernels, bit-exact: direct 1x1 and im2col inputs,
-K and output channels off the kernel's multiples of 4 and 16, uint8, sums too large for
-float32, several blocks, two threads. On a CPU without VNNI only the sgemm path exists,
-and the tests check that it is the one taken."""
+"""The integer CONV_2D on the AVX-512 VNNI GEMM (``gemm_vnni.py``), on the float32
+sgemm, and (1-4 input channels) on gemm_f32's tiles reading windows in place, each
+against LiteRT's builtin kernels, bit-exact: direct 1x1 and im2col inputs, K and output
+channels off the kernel's multiples of 4 and 16, uint8, sums too large for float32,
+several blocks, two threads. On a CPU without VNNI only the sgemm path exists, and the
+tests check that it is the one taken."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ PATHS = ["vnni", "sgemm"] if gemm_vnni.AVAILABLE else ["sgemm"]
 CASES = [  # x shape, weights (cout, kh, kw, cin), stride, padding, dtype, epilogue scale
     ((1, 10, 9, 24), (40, 1, 1, 24), 1, "SAME", np.int8, 1.0),   # direct, 40 channels
     ((2, 9, 7, 6), (16, 1, 1, 6), 1, "SAME", np.int8, 1.0),      # K = 6: padded to 8
-    ((1, 11, 10, 3), (8, 3, 3, 3), 2, "SAME", np.int8, 1e-3),    # im2col, zero-point pad
+    ((1, 11, 10, 3), (8, 3, 3, 3), 2, "SAME", np.int8, 1e-3),    # in place, zero-point pad
     ((1, 8, 8, 5), (70, 3, 3, 5), 1, "VALID", np.uint8, 1.0),    # uint8: no sign flip
     ((1, 6, 6, 8), (24, 1, 1, 8), 1, "SAME", np.uint8, 1.0),     # weights past int8: sgemm
     ((1, 4, 5, 600), (20, 1, 1, 600), 1, "SAME", np.int8, 1e3),  # K = 600: int32 sums
+    ((2, 10, 9, 3), (12, 5, 5, 3), 2, "SAME", np.uint8, 1.0),    # in place, uint8, batch 2
 ]
 
 
@@ -68,17 +70,19 @@ def test_gemm_u8s8_is_exact():
 
 @pytest.fixture(params=PATHS)
 def gemm_path(request, monkeypatch):
-    """The path to force, and a list of whether the VNNI prepare took each conv."""
+    """The path to force, and the list of paths the prepares took ("vnni", "implicit")."""
     if request.param == "sgemm":
         monkeypatch.setattr(gemm_vnni, "AVAILABLE", False)
     taken = []
-    original = conv_gemm._prepare_int_vnni
+    for name, label in (("_prepare_int_vnni", "vnni"), ("_prepare_int_implicit", "implicit")):
+        original = getattr(conv_gemm, name)
 
-    def spy(*args):
-        run = original(*args)
-        taken.append(run is not None)
-        return run
-    monkeypatch.setattr(conv_gemm, "_prepare_int_vnni", spy)
+        def spy(*args, original=original, label=label):
+            run = original(*args)
+            if run is not None:
+                taken.append(label)
+            return run
+        monkeypatch.setattr(conv_gemm, name, spy)
     return request.param, taken
 
 
@@ -100,4 +104,7 @@ def test_conv2d_int_gemm_paths(gemm_path, case, threads, monkeypatch):
     got = interp.get_tensor(interp.get_output_details()[0]["index"])
     np.testing.assert_array_equal(got, run_litert(model, [x])[0])
     wide_weights = case == 4   # uint8 weights less a zero point of 100-156: past int8
-    assert taken == [path == "vnni" and not wide_weights]
+    if w_shape[3] <= 4 and w_shape[1] * w_shape[2] > 1:
+        assert taken == ["implicit"]
+    else:
+        assert taken == (["vnni"] if path == "vnni" and not wide_weights else [])
