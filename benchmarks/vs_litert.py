@@ -145,9 +145,23 @@ def _ratio(row: dict, name: str) -> float | None:
 
 
 def measure_scaling(label: str, path: Path, runs: int, warmup: int) -> dict:
-    """edgelite alone on 1 and on 2 threads, alternating: its own speed-up, which the rows
-    above understate (another runtime's thread pool, still spinning after its invoke,
-    shares the cores with the edgelite invoke that follows it)."""
+    """edgelite alone on 1 and on 2 threads, alternating, in a fresh process: its own
+    speed-up, which the rows above understate (another runtime's thread pool, still
+    spinning after its invoke, shares the cores with the edgelite invoke that follows
+    it; in this process the other runtimes' pools stay alive)."""
+    import json
+    import subprocess
+
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import vs_litert; "
+            "print(json.dumps(vs_litert._scaling_here(sys.argv[2], sys.argv[3], "
+            "int(sys.argv[4]), int(sys.argv[5]))))")
+    proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), label,
+                           str(path), str(runs), str(warmup)], capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _scaling_here(label: str, path, runs: int, warmup: int) -> dict:
     from edgelite.benchmark import (
         alternate,
         edgelite_interpreter,
