@@ -20,6 +20,7 @@ import pytest
 from edgelite import _cache, _import_hook, warmup
 from edgelite._import_hook import after_import
 from edgelite.schema import write
+from tests.conftest import CORPUS
 from tests.kernels.harness import op_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -194,6 +195,26 @@ def test_import_edgelite_loads_neither_numba_nor_the_converter():
     proc = _python(["-c", code], _env())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["[]", "Converter"]
+
+
+def test_running_a_float_model_imports_no_writer_and_no_integer_kernels():
+    """Start-up: an interpreter running a float model (CONV_2D, DEPTHWISE, ADD, RELU6,
+    FULLY_CONNECTED, SOFTMAX) needs neither the schema writer nor the integer kernels'
+    modules (tens of milliseconds of import between them)."""
+    model = CORPUS / "tf" / "mobilenet_v2_035.float32.tflite"
+    if not model.exists():
+        pytest.fail(f"{model} is missing: the corpus lives in ../shared/corpus")
+    code = ("import sys, numpy as np, edgelite\n"
+            "it = edgelite.Interpreter(model_path=sys.argv[1]); it.allocate_tensors()\n"
+            "d = it.get_input_details()[0]\n"
+            "it.set_tensor(d['index'], np.zeros(d['shape'], np.float32)); it.invoke()\n"
+            "heavy = ('edgelite.schema.writer', 'edgelite.kernels.conv_quantized',\n"
+            "         'edgelite.kernels.elementwise_quantized',\n"
+            "         'edgelite.kernels.activations_quantized')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n")
+    proc = _python(["-c", code, str(model)], _env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[]"]
 
 
 def _warmup_cli(*args: str, cache: Path) -> subprocess.CompletedProcess:

@@ -9,6 +9,13 @@ from . import ir
 from .errors import SchemaError
 from .reader import read
 from .verify import verify
-from .writer import write
 
 __all__ = ["SchemaError", "ir", "read", "verify", "write"]
+
+
+def __getattr__(name: str):
+    # the writer (~8 ms of import) only when something writes: an interpreter never does
+    if name == "write":
+        from .writer import write
+        return write
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
