@@ -20,8 +20,8 @@ import numpy as np
 from . import int_math, quant
 from .api import KernelDef, PrepareContext, Run
 from .elementwise import binary_inputs, dtypes
-from .quant import quantized_inputs
 from .fixed_point import quantize_multiplier
+from .quant import quantized_inputs
 
 _UFUNCS = {"EQUAL": np.equal, "NOT_EQUAL": np.not_equal, "LESS": np.less,
            "LESS_EQUAL": np.less_equal, "GREATER": np.greater,

@@ -204,7 +204,7 @@ def _options(ctx: PrepareContext, dims: str) -> tuple[tuple, tuple]:
 
 def _quantized(ctx: PrepareContext) -> bool:
     """An integer input, or a float input with integer weights (hybrid)."""
-    from .quantized_operands import is_hybrid_op, is_integer_op
+    from .quant import is_hybrid_op, is_integer_op
     return is_integer_op(ctx) or is_hybrid_op(ctx)
 
 

@@ -3,7 +3,7 @@
 The input is copied once per batch item into a zero-bordered buffer whose rows hold their
 columns split by phase modulo the stride (``xp[y, phase, col]`` is padded column
 ``col * sw + phase``; the same layout as the integer fast path in depthwise_quantized.py,
-whose ``_pad_phases`` fills it). For every tap the inputs of one output row are then one
+whose ``phases.pad_phases`` fills it). For every tap the inputs of one output row are then one
 contiguous run of ``ow * cout`` floats, and so are the tap's weights tiled over the row:
 an output row is a few long loops that LLVM vectorizes whatever the channel count, one
 per kernel row (its 3 or 5 taps fused in one loop), starting from the bias and ending with
@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import threads
-from .depthwise_quantized import _pad_phases
+from .phases import pad_phases
 
 _CHUNK = 1024   # output values per row chunk (rounded down to whole pixels)
 
@@ -113,7 +113,7 @@ def depthwise_rows(x, mult, ph, pw, xp, taps, kw, sh, wt, bias, lo, hi, out):
     phase, flat column offset)`` for tap ``t = i * kw + j``; ``wt[t]`` the tap's weights
     and ``bias`` the bias, both tiled over one chunk."""
     for n in range(out.shape[0]):
-        _pad_phases(x, n, np.float32(0.0), mult, ph, pw, xp)
+        pad_phases(x, n, np.float32(0.0), mult, ph, pw, xp)
         _rows(xp, taps, kw, sh, wt, bias, lo, hi, out, n, 0, out.shape[1])
 
 
@@ -123,7 +123,7 @@ def depthwise_rows_parallel(x, mult, ph, pw, xp, taps, kw, sh, wt, bias, lo, hi,
     thread pool (the padded copy is made first, by one thread)."""
     oh = out.shape[1]
     for n in range(out.shape[0]):
-        _pad_phases(x, n, np.float32(0.0), mult, ph, pw, xp)
+        pad_phases(x, n, np.float32(0.0), mult, ph, pw, xp)
         for p in prange(parts):
             _rows(xp, taps, kw, sh, wt, bias, lo, hi, out, n, p * oh // parts,
                   (p + 1) * oh // parts)

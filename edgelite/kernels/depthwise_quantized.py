@@ -34,6 +34,7 @@ from numba import njit, prange
 
 from . import quant, threads
 from .api import PrepareContext, Run
+from .phases import pad_phases
 from .quantized_operands import (
     asymmetric_quantize,
     bias_values,
@@ -153,47 +154,6 @@ def _depthwise_hybrid(x, w, bias, zp_in, mult, sh, sw, dh, dw, ph, pw, acc, wsca
 
 
 # --------------------------------------------------------------------------- fast path
-@njit(cache=True)
-def _pad_phases(x, n, zp_in, mult, ph, pw, xp):
-    """``xp[y, phase, col] = x[n, y - ph, col * sw + phase - pw] - zp_in`` (each input
-    channel repeated ``mult`` times), 0 outside the image. A row's columns inside the
-    image are one contiguous copy when the stride is 1 and ``mult`` 1."""
-    _, h, w, cin = x.shape
-    hp, sw, wq, cw = xp.shape
-    for y in range(hp):
-        iy = y - ph
-        for phase in range(sw):
-            row = xp[y, phase].reshape(-1)
-            if iy < 0 or iy >= h:
-                row[:] = 0
-                continue
-            # the columns whose input column ``col * sw + phase - pw`` is in the image
-            c_lo = max(0, (pw - phase + sw - 1) // sw)
-            c_hi = max(c_lo, min(wq, (w - 1 + pw - phase) // sw + 1))
-            row[:c_lo * cw] = 0
-            row[c_hi * cw:] = 0
-            src = x[n, iy].reshape(-1)
-            if mult == 1 and sw == 1:
-                s0 = (c_lo - pw) * cin
-                length = (c_hi - c_lo) * cin
-                dst = row[c_lo * cin:c_lo * cin + length]
-                s = src[s0:s0 + length]
-                for k in range(length):
-                    dst[k] = s[k] - zp_in
-                continue
-            for col in range(c_lo, c_hi):
-                s = src[(col * sw + phase - pw) * cin:]
-                dst = row[col * cw:]
-                if mult == 1:
-                    for c in range(cin):
-                        dst[c] = s[c] - zp_in
-                else:
-                    for c in range(cin):
-                        v = s[c] - zp_in
-                        for k in range(mult):
-                            dst[c * mult + k] = v
-
-
 @njit(cache=True, inline="always")
 def _accumulate(xp, wt, taps, y0, start, acc):
     """``acc[k] = sum over taps t of xp[y0 + dy_t, phase_t, flat start + off_t + k] *
@@ -219,7 +179,7 @@ def _depthwise_affine(x, zp_in, mult, ph, pw, xp, taps, sh, wt, acc, affine, lo,
     row_len = ow * cout
     chunk = wt.shape[1]
     for n in range(n_):
-        _pad_phases(x, n, zp_in, mult, ph, pw, xp)
+        pad_phases(x, n, zp_in, mult, ph, pw, xp)
         for oy in range(oh):
             o = out[n, oy].reshape(-1)
             for start in range(0, row_len, chunk):
@@ -237,7 +197,7 @@ def _depthwise_q31(x, zp_in, mult, ph, pw, xp, taps, sh, wt, acc, tiled, zp_out,
     chunk = wt.shape[1]
     bias, m, left, right, nudge = tiled
     for n in range(n_):
-        _pad_phases(x, n, zp_in, mult, ph, pw, xp)
+        pad_phases(x, n, zp_in, mult, ph, pw, xp)
         for oy in range(oh):
             o = out[n, oy].reshape(-1)
             for start in range(0, row_len, chunk):

@@ -21,7 +21,7 @@ import numpy as np
 from .api import KernelDef, PrepareContext, Run
 from .conv import activation_bounds, bias_operand, epilogue, float_operand
 from .dequantize import densify
-from .quantized_operands import is_hybrid_op, is_integer_op
+from .quant import is_hybrid_op, is_integer_op
 
 
 def _fc_weights(ctx: PrepareContext) -> np.ndarray | None:

@@ -33,6 +33,19 @@ def integer_input(ctx) -> bool:
     return x is not None and x.dtype in SMALL_INTS and not (x.dtype.metadata or {})
 
 
+def is_integer_op(ctx) -> bool:
+    """True when the op's input is an integer tensor (the integer kernels apply)."""
+    x = ctx.input(0)
+    return x is not None and x.dtype in SMALL_INTS
+
+
+def is_hybrid_op(ctx) -> bool:
+    """Float32 input with int8 weights: the dynamic-range kernels."""
+    x, w = ctx.input(0), ctx.input(1)
+    return (x is not None and w is not None and x.dtype == np.float32
+            and w.dtype in (np.dtype(np.int8), np.dtype(np.uint8)))
+
+
 def quantized_inputs(ctx) -> bool:
     """Whether an arithmetic op takes TFLite's quantized path: int8/uint8 inputs always,
     int16 when quantized (an unquantized int16 is plain integer arithmetic)."""

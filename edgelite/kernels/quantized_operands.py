@@ -11,24 +11,10 @@ from numba import njit
 
 from . import quant
 from .api import PrepareContext, TensorSpec
+from .quant import is_hybrid_op, is_integer_op  # noqa: F401 - the kernels import them here
 from .requantize import DOUBLE, Q15, Q31, Requant
 
-_INT_INPUTS = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
-
-
 # --------------------------------------------------------------------------- operands
-def is_integer_op(ctx: PrepareContext) -> bool:
-    """True when the op's input is an integer tensor (the integer kernels apply)."""
-    x = ctx.input(0)
-    return x is not None and x.dtype in _INT_INPUTS
-
-
-def is_hybrid_op(ctx: PrepareContext) -> bool:
-    """Float32 input with int8 weights: the dynamic-range kernels."""
-    x, w = ctx.input(0), ctx.input(1)
-    return (x is not None and w is not None and x.dtype == np.float32
-            and w.dtype in (np.dtype(np.int8), np.dtype(np.uint8)))
-
 
 def _channel_values(ctx, values, channels: int, what: str) -> np.ndarray:
     values = np.asarray(values).reshape(-1)

@@ -82,7 +82,8 @@ def _middle_run(shape: tuple, axes: tuple):
     if not axes or axes[-1] >= len(shape) - 1 or list(axes) != list(range(axes[0],
                                                                          axes[-1] + 1)):
         return None
-    size = lambda dims: int(np.prod(dims, dtype=np.int64))   # noqa: E731
+    def size(dims) -> int:
+        return int(np.prod(dims, dtype=np.int64))
     return size(shape[:axes[0]]), size(shape[axes[0]:axes[-1] + 1]), \
         size(shape[axes[-1] + 1:])
 

@@ -47,7 +47,7 @@ def test_panel_ranges_cover_the_columns_once():
 
 
 def test_nan_passes_through_the_clamp():
-    a, w, b, bp, bias = _case(4, 3, 16, 2)
+    a, _, _, bp, bias = _case(4, 3, 16, 2)
     a[1, 0] = np.nan
     c = np.zeros((4, 16), np.float32)
     _run(a, bp, bias, np.float32(0.0), np.float32(6.0), c, 0, 1, 16)
