@@ -210,7 +210,9 @@ def test_running_a_float_model_imports_no_writer_and_no_integer_kernels():
             "it.set_tensor(d['index'], np.zeros(d['shape'], np.float32)); it.invoke()\n"
             "heavy = ('edgelite.schema.writer', 'edgelite.kernels.conv_quantized',\n"
             "         'edgelite.kernels.elementwise_quantized',\n"
-            "         'edgelite.kernels.activations_quantized')\n"
+            "         'edgelite.kernels.activations_quantized',\n"
+            "         'edgelite.kernels.depthwise_quantized',\n"
+            "         'edgelite.kernels.quantized_operands')\n"
             "print(sorted(m for m in heavy if m in sys.modules))\n")
     proc = _python(["-c", code, str(model)], _env())
     assert proc.returncode == 0, proc.stderr
