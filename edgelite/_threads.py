@@ -8,8 +8,8 @@ and every sgemm call must stay single-threaded: BLAS gets 1 thread during an inv
 cores: two threads ran slower than one). Without it (another BLAS), the GEMMs run from
 Python and BLAS gets the Interpreter's ``num_threads``.
 
-threadpoolctl finds the BLAS libraries loaded in the process (once, ~4 ms, at the first
-invoke); each invoke sets their thread count when it differs and restores it after, so
+threadpoolctl finds the BLAS libraries loaded in the process once (~4 ms; kernels/gemm.py
+looks for numpy's OpenBLAS among the same); each invoke sets their thread count when it differs and restores it after, so
 the caller's own numpy work keeps its setting. Where no controllable BLAS is found,
 nothing is set.
 """
@@ -19,7 +19,9 @@ from __future__ import annotations
 _controllers: list | None = None
 
 
-def _blas() -> list:
+def blas_libraries() -> list:
+    """threadpoolctl's controllers of the BLAS libraries loaded in the process (found
+    once; also where kernels/gemm.py looks for numpy's OpenBLAS)."""
     global _controllers
     if _controllers is None:
         try:
@@ -40,7 +42,7 @@ def limit_blas(threads: int) -> list:
     if SGEMM:
         threads = 1
     changed = []
-    for lib in _blas():
+    for lib in blas_libraries():
         current = lib.get_num_threads()
         if current != threads:
             lib.set_num_threads(threads)

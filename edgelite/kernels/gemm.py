@@ -33,9 +33,11 @@ def _find(name: str) -> int:
     if os.environ.get("EDGELITE_NUMPY_MATMUL") == "1":   # tests: the np.matmul path
         return 0
     try:
-        from threadpoolctl import ThreadpoolController
+        from .._threads import blas_libraries   # one scan of the process's libraries
 
-        for lib in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+        for lib in blas_libraries():
+            if lib.internal_api != "openblas":
+                continue
             dll = ctypes.CDLL(lib.filepath)
             prefix, suffix = lib._symbol_prefix, lib._symbol_suffix
             config = getattr(dll, f"{prefix}openblas_get_config{suffix}")
