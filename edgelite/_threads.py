@@ -9,9 +9,9 @@ cores: two threads ran slower than one). Without it (another BLAS), the GEMMs ru
 Python and BLAS gets the Interpreter's ``num_threads``.
 
 threadpoolctl finds the BLAS libraries loaded in the process once (~4 ms; kernels/gemm.py
-looks for numpy's OpenBLAS among the same); each invoke sets their thread count when it differs and restores it after, so
-the caller's own numpy work keeps its setting. Where no controllable BLAS is found,
-nothing is set.
+looks for numpy's OpenBLAS among the same); each invoke sets their thread count when it
+differs and restores it after, so the caller's own numpy work keeps its setting. Where no
+controllable BLAS is found, nothing is set.
 """
 
 from __future__ import annotations
