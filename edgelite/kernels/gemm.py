@@ -33,7 +33,7 @@ def _find(name: str) -> int:
     if os.environ.get("EDGELITE_NUMPY_MATMUL") == "1":   # tests: the np.matmul path
         return 0
     try:
-        from .._threads import blas_libraries   # one scan of the process's libraries
+        from .._threads import blas_libraries  # one scan of the process's libraries
 
         for lib in blas_libraries():
             if lib.internal_api != "openblas":
