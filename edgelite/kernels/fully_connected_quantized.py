@@ -90,8 +90,9 @@ def prepare_fully_connected_quantized(ctx: PrepareContext, rows: int, units: int
     correction = -x.zero_point * colsum
     fixed = (bias if bias is not None else 0) + correction
     tail = (rq.mult, rq.shift, rq.scale, rq.mode, rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
-    if rows <= _FEW_ROWS and gemm_vnni.AVAILABLE and w_max <= 127 \
-            and x.dtype in (np.dtype(np.int8), np.dtype(np.uint8)) and depth <= 60_000:
+    if rows <= _FEW_ROWS and gemm_vnni.AVAILABLE and wq.size and -128 <= wq.min() \
+            and wq.max() <= 127 and x.dtype in (np.dtype(np.int8), np.dtype(np.uint8)) \
+            and depth <= 60_000:
         return _few_rows_vnni(ctx, x, wq, rows, units, fixed, bias, has_bias, correction,
                               tail)
     if rows <= _FEW_ROWS:

@@ -108,3 +108,34 @@ def test_conv2d_int_gemm_paths(gemm_path, case, threads, monkeypatch):
         assert taken == ["implicit"]
     else:
         assert taken == (["vnni"] if path == "vnni" and not wide_weights else [])
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype,rows,units,depth", [
+    (np.int8, 1, 1000, 130), (np.int8, 3, 7, 1300), (np.uint8, 2, 20, 33)], ids=str)
+def test_fully_connected_few_rows_on_both_paths(path, dtype, rows, units, depth,
+                                                monkeypatch):
+    """Integer FULLY_CONNECTED over a few rows: one VNNI tile where the CPU has it, else
+    the int32 dot products; bit-exact with LiteRT either way."""
+    from edgelite.kernels import fully_connected_quantized as fcq
+
+    if path == "sgemm":
+        monkeypatch.setattr(gemm_vnni, "AVAILABLE", False)
+    taken = []
+    original = fcq._few_rows_vnni
+
+    def spy(*args):
+        taken.append(True)
+        return original(*args)
+    monkeypatch.setattr(fcq, "_few_rows_vnni", spy)
+    model, x = quantized_model("FULLY_CONNECTED", dtype, (rows, depth), (units, depth),
+                               {"fused_activation_function": "RELU"},
+                               per_channel=dtype != np.uint8, version=7,
+                               w_zp=128 if dtype == np.uint8 else None)
+    interp = Interpreter(model_content=write(model))
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    np.testing.assert_array_equal(interp.get_tensor(interp.get_output_details()[0]["index"]),
+                                  run_litert(model, [x])[0])
+    assert taken == ([True] if path == "vnni" else [])
