@@ -120,37 +120,56 @@ _i11 = _tile_intrinsic(1, 1, True)
 
 
 @njit(cache=True, inline="always")
-def gemm_tiles(a, bp, bias, lo, hi, c, p0, p1, n):
-    """``c[:, 16*p0 .. min(16*p1, n)] = clamp(a @ B + bias)`` for the packed weight
-    panels ``p0 .. p1`` of ``bp`` (``[panels, K, 16]``; ``bias`` padded to the panels):
-    ``a`` float32 ``[rows, K]`` and ``c`` float32 ``[rows, >= n]``, each with contiguous
-    rows; ``n`` the true column count (the last panel's extra columns are not stored).
-    Four panels at a time over all the rows (they stay in cache meanwhile)."""
-    rows, k = a.shape
+def _tiles(a0, lda, offs, rows, k, bp, bias, lo, hi, c0, ldc, p0, p1, n):
+    """Rows ``0 .. rows`` of ``c`` (address ``c0``, row stride ``ldc``) from rows of ``a``
+    (address ``a0``, ``lda`` elements apart) for weight panels ``p0 .. p1``: four panels
+    at a time over all the rows (they stay in cache meanwhile), 4-row tiles then single
+    rows. ``offs``: 0 for contiguous rows of ``a``, else the address of the offsets table
+    the indirect tiles read through."""
     pstride = bp.shape[1] * PANEL
-    lda, ldc = a.strides[0] // 4, c.strides[0] // 4
     last = bp.shape[0] - 1
     tail = (1 << (n - PANEL * last)) - 1
-    full_rows = rows - rows % MR
     p = p0
     while p < p1:
         width = 4 if p + 4 <= p1 else 1
         mask = tail if p + width - 1 == last else FULL
         bq = bp.ctypes.data + p * pstride * 4
         bias_q = bias.ctypes.data + p * PANEL * 4
-        for r in range(0, full_rows, MR):
-            ar, cr = a.ctypes.data + r * lda * 4, c.ctypes.data + (r * ldc + p * PANEL) * 4
-            if width == 4:
-                _t44(ar, lda, 0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+        r = 0
+        while r < rows:
+            four = r + MR <= rows
+            ar, cr = a0 + r * lda * 4, c0 + (r * ldc + p * PANEL) * 4
+            args = (ar, lda, offs, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+            # (numba takes intrinsics only as direct calls: one branch each)
+            if offs == 0:
+                if four and width == 4:
+                    _t44(*args)
+                elif four:
+                    _t41(*args)
+                elif width == 4:
+                    _t14(*args)
+                else:
+                    _t11(*args)
+            elif four and width == 4:
+                _i44(*args)
+            elif four:
+                _i41(*args)
+            elif width == 4:
+                _i14(*args)
             else:
-                _t41(ar, lda, 0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
-        for r in range(full_rows, rows):
-            ar, cr = a.ctypes.data + r * lda * 4, c.ctypes.data + (r * ldc + p * PANEL) * 4
-            if width == 4:
-                _t14(ar, lda, 0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
-            else:
-                _t11(ar, lda, 0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
+                _i11(*args)
+            r += MR if four else 1
         p += width
+
+
+@njit(cache=True, inline="always")
+def gemm_tiles(a, bp, bias, lo, hi, c, p0, p1, n):
+    """``c[:, 16*p0 .. min(16*p1, n)] = clamp(a @ B + bias)`` for the packed weight
+    panels ``p0 .. p1`` of ``bp`` (``[panels, K, 16]``; ``bias`` padded to the panels):
+    ``a`` float32 ``[rows, K]`` and ``c`` float32 ``[rows, >= n]``, each with contiguous
+    rows; ``n`` the true column count (the last panel's extra columns are not stored)."""
+    _tiles(a.ctypes.data, a.strides[0] // 4, 0, a.shape[0], a.shape[1], bp, bias, lo, hi,
+           c.ctypes.data, c.strides[0] // 4, p0, p1, n)
 
 
 @njit(cache=True, inline="always")
@@ -158,33 +177,8 @@ def implicit_row(xrow, step, offs, bp, bias, lo, hi, c, n):
     """One output row of a convolution read in place (no im2col): pixel ``q``'s window
     starts at ``xrow[q * step]`` and its value ``k`` is at ``+ offs[k]``; ``c``
     ``[pixels, >= n]``, the rest as ``gemm_tiles`` (all panels)."""
-    pixels = c.shape[0]
-    k = offs.shape[0]
-    pstride = bp.shape[1] * PANEL
-    ldc = c.strides[0] // 4
-    last = bp.shape[0] - 1
-    tail = (1 << (n - PANEL * last)) - 1
-    full = pixels - pixels % MR
-    o0, x0 = offs.ctypes.data, xrow.ctypes.data
-    p = 0
-    while p <= last:
-        width = 4 if p + 4 <= last + 1 else 1
-        mask = tail if p + width - 1 == last else FULL
-        bq = bp.ctypes.data + p * pstride * 4
-        bias_q = bias.ctypes.data + p * PANEL * 4
-        for q in range(0, full, MR):
-            ar, cr = x0 + q * step * 4, c.ctypes.data + (q * ldc + p * PANEL) * 4
-            if width == 4:
-                _i44(ar, step, o0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
-            else:
-                _i41(ar, step, o0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
-        for q in range(full, pixels):
-            ar, cr = x0 + q * step * 4, c.ctypes.data + (q * ldc + p * PANEL) * 4
-            if width == 4:
-                _i14(ar, step, o0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
-            else:
-                _i11(ar, step, o0, bq, pstride, k, bias_q, lo, hi, mask, cr, ldc)
-        p += width
+    _tiles(xrow.ctypes.data, step, offs.ctypes.data, c.shape[0], offs.shape[0], bp, bias,
+           lo, hi, c.ctypes.data, c.strides[0] // 4, 0, bp.shape[0], n)
 
 
 def pack(w: np.ndarray) -> np.ndarray:
