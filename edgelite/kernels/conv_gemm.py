@@ -392,13 +392,15 @@ def prepare_implicit(ctx, x_shape, kernel, strides, dilations, pads, outs, packe
     lo32, hi32 = np.float32(lo), np.float32(hi)
     shape, out_shape = tuple(x_shape), (n, oh, ow, cout)
 
+    if parts > 1:
+        def run_parallel(ins, outs_, scratch):
+            conv_implicit_parallel(ins[0].reshape(shape), scratch[xp], offs, wp, b, lo32,
+                                   hi32, outs_[0].reshape(out_shape), sh, sw, ph, pw, parts)
+        return run_parallel
+
     def run(ins, outs_, scratch):
-        x, out4 = ins[0].reshape(shape), outs_[0].reshape(out_shape)
-        if parts > 1:
-            conv_implicit_parallel(x, scratch[xp], offs, wp, b, lo32, hi32, out4, sh, sw, ph,
-                                   pw, parts)
-        else:
-            conv_implicit(x, scratch[xp], offs, wp, b, lo32, hi32, out4, sh, sw, ph, pw)
+        conv_implicit(ins[0].reshape(shape), scratch[xp], offs, wp, b, lo32, hi32,
+                      outs_[0].reshape(out_shape), sh, sw, ph, pw)
     return run
 
 
