@@ -27,6 +27,17 @@ and ``np.convolve`` compute inner products inside jitted code. The hook makes th
 see no scipy: those two then use a plain loop (equal up to rounding), while ``np.dot`` and
 ``np.linalg`` in jitted code still find scipy when they are compiled. It is not installed
 when scipy is already imported, and ``EDGELITE_NUMBA_BLAS_PROBE=1`` turns it off.
+
+A third hook is also about start-up. Before it loads anything from its cache, numba
+refreshes its CPU target: it imports and installs every typing and lowering registry it
+has (arrays, lists, dicts, sets, random, polynomials, datetimes, jitclasses, ...), about
+0.2 s, half of a warm start. Loading needs none of it: a cached entry is machine code
+plus pickled descriptors, and calling it goes through the dispatcher's type codes. It
+needs only the runtime (NRT), whose symbols the code links against. So edgelite's hook
+wraps ``Cache.load_overload`` to initialise the runtime and skip the refresh for that
+load. Nothing else changes: compiling still refreshes the target first (numba's
+compiler does that itself), and a load that fails without the refresh is retried with
+it. ``EDGELITE_NUMBA_EAGER_REFRESH=1`` turns the hook off.
 """
 
 from __future__ import annotations
@@ -128,6 +139,39 @@ def _unblock_blas_probe(_module, blocked: bool) -> None:
         del sys.modules[_BLAS_PROBE]
 
 
+def _skip_refresh() -> None:
+    """Stands in for the target's ``refresh`` while a cached entry loads."""
+
+
+def _lazy_load(caching, _token: object = None) -> None:
+    """Wrap ``Cache.load_overload`` so that a load does not refresh numba's target (see
+    the module docstring). numba calls it under its global compiler lock, so the
+    instance attribute set for the call is seen by that load only."""
+    cache_cls = getattr(caching, "Cache", None)
+    original = getattr(cache_cls, "load_overload", None)
+    if original is None or getattr(original, "_edgelite_lazy", False):
+        return
+
+    def load_overload(self, sig, target_context):
+        if "refresh" in vars(target_context):        # someone else's override: hands off
+            return original(self, sig, target_context)
+        try:
+            from numba.core.runtime import rtsys
+
+            rtsys.initialize(target_context)
+            target_context.refresh = _skip_refresh
+            try:
+                return original(self, sig, target_context)
+            finally:
+                del target_context.refresh
+        except Exception:  # anything the lazy load lacked: numba's own way, refresh first
+            return original(self, sig, target_context)
+
+    load_overload._edgelite_lazy = True
+    load_overload.__wrapped__ = original
+    cache_cls.load_overload = load_overload
+
+
 def configure() -> CacheInfo:
     """Choose the cache directory and hand it to numba (idempotent)."""
     global _info
@@ -143,6 +187,12 @@ def configure() -> CacheInfo:
             and "numba.np.arraymath" not in sys.modules and "scipy.linalg" not in sys.modules):
         after_import("numba.np.arraymath", before=_block_blas_probe,
                      after=_unblock_blas_probe)
+    if os.environ.get("EDGELITE_NUMBA_EAGER_REFRESH") != "1":
+        caching = sys.modules.get("numba.core.caching")
+        if caching is not None:
+            _lazy_load(caching)
+        else:
+            after_import("numba.core.caching", after=_lazy_load)
     return _info
 
 

@@ -54,7 +54,8 @@ def softmax_model(tmp_path_factory) -> Path:
 
 def _env(**changes: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    for key in ("NUMBA_CACHE_DIR", "EDGELITE_CACHE_DIR", "EDGELITE_NUMBA_BLAS_PROBE"):
+    for key in ("NUMBA_CACHE_DIR", "EDGELITE_CACHE_DIR", "EDGELITE_NUMBA_BLAS_PROBE",
+                "EDGELITE_NUMBA_EAGER_REFRESH"):
         env.pop(key, None)
     for key, value in changes.items():
         if value is None:
@@ -164,6 +165,57 @@ assert njit(lambda a, b: np.dot(a, b))(np.ones(3), np.arange(3.0)) == 3.0
     probe_on = _run_model(softmax_model, _env(EDGELITE_CACHE_DIR=cache,
                                               EDGELITE_NUMBA_BLAS_PROBE="1"))
     assert probe_on["scipy_linalg"]                  # numba's own behaviour, when asked
+
+
+# A float CONV_2D big enough to run on numba's thread pool (a parfor, which needs its
+# threading layer launched when loaded from the cache), then a new jitted function that
+# needs the registries a lazy load skipped (array methods, a dict).
+_LAZY = r"""
+import json, sys
+import numpy as np, edgelite
+it = edgelite.Interpreter(model_path=sys.argv[1], num_threads=2)
+it.allocate_tensors()
+d = it.get_input_details()[0]
+it.set_tensor(d["index"], np.random.default_rng(0).random(d["shape"], dtype=np.float32))
+it.invoke()
+out = it.get_tensor(it.get_output_details()[0]["index"])
+refreshed = "numba.typed.dictimpl" in sys.modules
+from numba import njit
+@njit
+def compiled_after(a):
+    table = {}
+    table[1] = a.sum()
+    return table[1]
+print(json.dumps({"out": out.ravel().tolist(), "refreshed": refreshed,
+                  "compiled_after": float(compiled_after(np.arange(4.0)))}))
+"""
+
+
+def test_a_warm_start_loads_without_refreshing_numba_and_still_compiles(tmp_path):
+    """The lazy-load hook (``_cache._lazy_load``): a run from a filled cache loads its
+    kernels, threaded ones included, without numba's registry refresh, gives the cold
+    run's outputs, and numba still compiles new code afterwards."""
+    rng = np.random.default_rng(1)
+    model = op_model("CONV_2D", [np.zeros((1, 40, 40, 8), np.float32),
+                                 rng.standard_normal((16, 3, 3, 8)).astype(np.float32),
+                                 rng.standard_normal(16).astype(np.float32)],
+                     {"padding": "SAME", "stride_h": 1, "stride_w": 1,
+                      "dilation_h_factor": 1, "dilation_w_factor": 1,
+                      "fused_activation_function": "RELU6"}, const=[False, True, True])
+    path = tmp_path / "conv.tflite"
+    path.write_bytes(write(model))
+    cache = str(tmp_path / "cache")
+    runs = {}
+    for name, extra in (("cold", {}), ("warm", {}),
+                        ("eager", {"EDGELITE_NUMBA_EAGER_REFRESH": "1"})):
+        proc = _python(["-c", _LAZY, str(path)], _env(EDGELITE_CACHE_DIR=cache, **extra))
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        runs[name] = json.loads(proc.stdout)
+        assert runs[name]["compiled_after"] == 6.0
+    assert runs["cold"]["refreshed"] and runs["eager"]["refreshed"]   # compiling refreshes
+    assert not runs["warm"]["refreshed"]
+    assert runs["warm"]["out"] == runs["cold"]["out"] == runs["eager"]["out"]
+    assert max(runs["warm"]["out"]) == 6.0 and min(runs["warm"]["out"]) == 0.0   # RELU6
 
 
 def test_import_hook_runs_around_the_first_import_only(tmp_path, monkeypatch):
