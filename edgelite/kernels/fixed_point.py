@@ -46,9 +46,26 @@ def _round_half_away(x: float) -> float:
 
 
 def quantize_multipliers(reals) -> tuple[np.ndarray, np.ndarray]:
-    """Vector form of :func:`quantize_multiplier` (per-channel scales)."""
-    pairs = [quantize_multiplier(float(r)) for r in np.asarray(reals, np.float64).reshape(-1)]
-    return (np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32))
+    """Vector form of :func:`quantize_multiplier` (per-channel scales), the same steps
+    on whole arrays: ``frexp`` and the scaling by 2**31 are exact in float64, and so is
+    adding 0.5 to a value below 2**31 before the floor."""
+    reals = np.asarray(reals, np.float64).reshape(-1)
+    if not np.all(np.isfinite(reals)):   # the scalar form says what is wrong
+        pairs = [quantize_multiplier(float(r)) for r in reals]
+        return (np.array([p[0] for p in pairs], np.int32),
+                np.array([p[1] for p in pairs], np.int32))
+    q, shift = np.frexp(reals)
+    shift = shift.astype(np.int64)
+    scaled = q * float(1 << 31)
+    q_fixed = (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)).astype(np.int64)
+    full = q_fixed == 1 << 31
+    q_fixed = np.where(full, q_fixed // 2, q_fixed)
+    shift = shift + full
+    zero = (reals == 0.0) | (shift < -31)
+    big = ~zero & (shift > 30)
+    q_fixed = np.where(zero, 0, np.where(big, INT32_MAX, q_fixed))
+    shift = np.where(zero, 0, np.where(big, 30, shift))
+    return q_fixed.astype(np.int32), shift.astype(np.int32)
 
 
 @njit(cache=True, inline="always")

@@ -138,7 +138,10 @@ def tile_q31(rq: Requant, bias: np.ndarray, pixels: int) -> tuple:
     """Per-channel epilogue parameters (bias, multiplier, left/right shift, nudge) tiled
     over ``pixels`` output pixels, for ``q31_flat``; only for ruy's rounding on every
     channel."""
-    m, left, right, nudge = q31_params(rq.mult, rq.shift)
+    m = np.asarray(rq.mult, np.int64)
+    left = np.maximum(rq.shift, 0).astype(np.int64)
+    right = np.maximum(-np.asarray(rq.shift, np.int64), 0)
+    nudge = np.left_shift(1, right) >> 1          # as q31_params, without loading numba
     # int32 keeps them small (they stay in cache); the bias wraps as LiteRT's sum does
     bias32 = ((np.asarray(bias, np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
     return tuple(np.tile(a.astype(np.int32), pixels) for a in (bias32, m, left, right,
@@ -171,10 +174,46 @@ def exact_affine(rq: Requant, bias: np.ndarray, acc_max: np.ndarray, sum_max: np
     the channel count), for ``requantize_affine``: ruy's rounding of ``acc + bias[c]``
     plus the output zero point and ``wrap``. None unless Q31 mode with ruy rounding on
     every channel and every bound holds (module docstring); ``acc_max``, ``sum_max``:
-    per-channel bounds on ``|acc|`` and ``|acc + bias|``."""
+    per-channel bounds on ``|acc|`` and ``|acc + bias|``.
+
+    The bounds are screened on all channels at once in float64, whose relative error
+    here is far below the margin kept around 2**53; a value inside the margin sends the
+    layer to the exact integer check (``_exact_affine_ints``). Channels that pass have
+    every product below 2**54, so int64 holds them exactly."""
     channels = len(rq.mult)
     if rq.mode != Q31 or rq.ruy_channels != channels or length % max(channels, 1):
         return None
+    m = np.asarray(rq.mult, np.int64)
+    shift = np.asarray(rq.shift, np.int64)
+    left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
+    sum_max = np.asarray(sum_max, np.int64)
+    small_sum = np.where(left <= 30, sum_max < np.left_shift(1, 30 - np.minimum(left, 30)),
+                         sum_max == 0)
+    if not (np.all(m >= 0) and np.all(small_sum)):
+        return None
+    gain = m * np.exp2(left)                                # m * 2**left, exact in float64
+    d = np.exp2(31 + right)
+    constant = 2.0**30 + np.floor(np.exp2(right - 1)) * 2.0**31 + (rq.zp_out + wrap) * d
+    bias_f = np.asarray(bias, np.float64)
+    estimates = np.stack([np.abs(bias_f * gain + constant),
+                          np.asarray(acc_max, np.float64) * gain,
+                          sum_max * gain + np.abs(constant)])
+    low, high = _EXACT * (1 - 2.0**-30), _EXACT * (1 + 2.0**-30)
+    if np.any(estimates >= high):
+        return None
+    if np.any(estimates >= low):          # too close to call in float: decide exactly
+        return _exact_affine_ints(rq, bias, acc_max, sum_max, wrap, length)
+    constant_i = ((1 << 30) + ((np.left_shift(1, right) >> 1) << 31)
+                  + (rq.zp_out + wrap) * np.left_shift(1, 31 + right))
+    offset = np.asarray(bias, np.int64) * m * np.left_shift(1, left) + constant_i
+    out = np.stack([gain / d, offset.astype(np.float64) / d])   # both exact (module doc)
+    return np.tile(out, (1, length // max(channels, 1)))
+
+
+def _exact_affine_ints(rq: Requant, bias: np.ndarray, acc_max: np.ndarray,
+                       sum_max: np.ndarray, wrap: int, length: int) -> np.ndarray | None:
+    """``exact_affine`` channel by channel in Python integers (no rounding anywhere)."""
+    channels = len(rq.mult)
     out = np.empty((2, channels), np.float64)
     for c in range(channels):
         m, shift = int(rq.mult[c]), int(rq.shift[c])

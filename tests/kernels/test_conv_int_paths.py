@@ -89,3 +89,61 @@ def test_depthwise_int8_pixel_groups_on_threads(threads, shape, stride, monkeypa
     interp.invoke()
     np.testing.assert_array_equal(interp.get_tensor(interp.get_output_details()[0]["index"]),
                                   run_litert(model, [x])[0])
+
+
+def _requant(mult, shift, zp_out):
+    from edgelite.kernels.requantize import Q31, Requant
+
+    channels = len(mult)
+    return Requant(bias=np.zeros(channels, np.int64), mult=np.asarray(mult, np.int32),
+                   shift=np.asarray(shift, np.int32), scale=np.zeros(channels), mode=Q31,
+                   ruy_channels=channels, zp_out=zp_out, lo=-128, hi=127)
+
+
+def test_exact_affine_screens_as_the_exact_integer_check_decides(monkeypatch):
+    """``exact_affine`` screens the 2**53 bounds in float64 for all channels at once;
+    its answer (None, or the same parameters) must be the exact Python-integer check's,
+    also for layers on the edge of each bound."""
+    from edgelite.kernels.requantize import _exact_affine_ints, exact_affine
+
+    rng = np.random.default_rng(3)
+    decided = {True: 0, False: 0}
+    for trial in range(400):
+        channels = int(rng.integers(1, 40))
+        mult = rng.integers(2**30, 2**31, channels)
+        shift = rng.integers(-14 if trial % 2 else -24, 2, channels)
+        bias = rng.integers(-2**int(rng.integers(4, 30 if trial % 2 else 40)), 2**16,
+                            channels)
+        acc_max = rng.integers(0, 2**int(rng.integers(8, 22 if trial % 2 else 30)),
+                               channels)
+        sum_max = acc_max + np.abs(bias)
+        if trial % 4 == 0:   # put one channel right at a bound: |acc| * gain near 2**53
+            c = int(rng.integers(channels))
+            gain = int(mult[c]) << max(int(shift[c]), 0)
+            acc_max[c] = (2**53 // gain) + int(rng.integers(-1, 2))
+            sum_max[c] = min(int(acc_max[c]) + abs(int(bias[c])), 2**29)
+        rq = _requant(mult, shift, int(rng.integers(-128, 128)))
+        wrap = int(rng.choice([0, 256, 256, 65536]))
+        fast = exact_affine(rq, bias, acc_max, sum_max, wrap, 3 * channels)
+        exact = _exact_affine_ints(rq, bias, acc_max, sum_max, wrap, 3 * channels)
+        assert (fast is None) == (exact is None), trial
+        if exact is not None:
+            assert fast.shape == exact.shape == (2, 3 * channels)
+            assert np.array_equal(fast, exact), trial
+        decided[exact is not None] += 1
+    assert min(decided.values()) > 50, decided   # both answers were exercised
+
+    # a bound met exactly, (|acc + bias| * gain + 2**30) == 2**53, is too close to call
+    # in float: the integer check decides
+    from edgelite.kernels import requantize
+
+    calls = []
+    monkeypatch.setattr(requantize, "_exact_affine_ints",
+                        lambda *args: calls.append(args) or _exact_affine_ints(*args))
+    rq = _requant([2**30, 2**30], [0, -3], 0)
+    bias = np.array([5, -7])
+    for top, expected_none in ((2**23 - 1, True), (2**23 - 2, False)):
+        sum_max = np.array([top, 1000])
+        fast = exact_affine(rq, bias, sum_max - 10, sum_max, 0, 2)
+        assert (fast is None) is expected_none
+    assert len(calls) == 1                       # only the exact-bound case needed it

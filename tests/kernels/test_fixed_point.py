@@ -75,3 +75,20 @@ def test_array_form_matches_scalar():
     out = np.empty_like(x)
     fp.mul_by_qm_array(x, 1518500250, -3, out)
     assert out.tolist() == [fp.mul_by_qm(int(v), 1518500250, -3) for v in x]
+
+
+def test_quantize_multipliers_is_the_scalar_form_on_every_element():
+    """The vector form takes the same steps on arrays; it must agree bit for bit,
+    ties (a Q31 value ending in .5), the 2**31 round-up, underflow and overflow
+    included."""
+    rng = np.random.default_rng(7)
+    reals = np.concatenate([
+        rng.standard_normal(5000) * 10.0 ** rng.integers(-14, 14, 5000),
+        (np.arange(1, 2000) + 0.5) / 2**31, -(np.arange(1, 2000) + 0.5) / 2**31,   # ties
+        [0.0, -0.0, 1.0, -1.0, 0.5, 1 - 2.0**-40, -(1 - 2.0**-40), 2.0**-31, 2.0**-32,
+         2.0**-31 * (1 - 2.0**-45), 2.0**30, 2.0**31, 2.0**40]])
+    q, shift = fp.quantize_multipliers(reals)
+    expected = [fp.quantize_multiplier(float(r)) for r in reals]
+    assert q.dtype == shift.dtype == np.int32
+    assert q.tolist() == [e[0] for e in expected]
+    assert shift.tolist() == [e[1] for e in expected]
