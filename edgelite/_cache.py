@@ -164,7 +164,8 @@ def _lazy_load(caching, _token: object = None) -> None:
                 return original(self, sig, target_context)
             finally:
                 del target_context.refresh
-        except Exception:  # anything the lazy load lacked: numba's own way, refresh first
+        # whatever a lazy load lacked: numba's own way, refresh first
+        except Exception:  # noqa: BLE001
             return original(self, sig, target_context)
 
     load_overload._edgelite_lazy = True
