@@ -162,9 +162,10 @@ assert njit(lambda a, b: np.dot(a, b))(np.ones(3), np.arange(3.0)) == 3.0
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert not result["scipy_linalg"] and not result["probe_entry"]
-    probe_on = _run_model(softmax_model, _env(EDGELITE_CACHE_DIR=cache,
+    # numba's own behaviour, when asked (a cold cache: compiling imports numba.np.arraymath)
+    probe_on = _run_model(softmax_model, _env(EDGELITE_CACHE_DIR=str(tmp_path / "cold"),
                                               EDGELITE_NUMBA_BLAS_PROBE="1"))
-    assert probe_on["scipy_linalg"]                  # numba's own behaviour, when asked
+    assert probe_on["scipy_linalg"]
 
 
 # A float CONV_2D big enough to run on numba's thread pool (a parfor, which needs its
@@ -249,26 +250,50 @@ def test_import_edgelite_loads_neither_numba_nor_the_converter():
     assert proc.stdout.split() == ["[]", "Converter"]
 
 
+_WARM_MODULES = ("numba.np.arrayobj", "numba.np.arraymath", "numba.np.npyimpl",
+                 "numba.typed.dictimpl")
+
+
+def _model_run_modules(model: Path, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh process running ``model`` once has imported."""
+    code = ("import sys, numpy as np, edgelite\n"
+            "it = edgelite.Interpreter(model_path=sys.argv[1]); it.allocate_tensors()\n"
+            "d = it.get_input_details()[0]\n"
+            "it.set_tensor(d['index'], np.zeros(d['shape'], d['dtype'])); it.invoke()\n"
+            f"print(sorted(m for m in {modules!r} if m in sys.modules))\n")
+    proc = _python(["-c", code, str(model)], _env())
+    assert proc.returncode == 0, proc.stderr
+    return eval(proc.stdout)   # a printed list of str
+
+
+def _corpus_model(name: str) -> Path:
+    model = CORPUS / "tf" / name
+    if not model.exists():
+        pytest.fail(f"{model} is missing: the corpus lives in ../shared/corpus")
+    return model
+
+
 def test_running_a_float_model_imports_no_writer_and_no_integer_kernels():
     """Start-up: an interpreter running a float model (CONV_2D, DEPTHWISE, ADD, RELU6,
     FULLY_CONNECTED, SOFTMAX) needs neither the schema writer nor the integer kernels'
     modules (tens of milliseconds of import between them)."""
-    model = CORPUS / "tf" / "mobilenet_v2_035.float32.tflite"
-    if not model.exists():
-        pytest.fail(f"{model} is missing: the corpus lives in ../shared/corpus")
-    code = ("import sys, numpy as np, edgelite\n"
-            "it = edgelite.Interpreter(model_path=sys.argv[1]); it.allocate_tensors()\n"
-            "d = it.get_input_details()[0]\n"
-            "it.set_tensor(d['index'], np.zeros(d['shape'], np.float32)); it.invoke()\n"
-            "heavy = ('edgelite.schema.writer', 'edgelite.kernels.conv_quantized',\n"
-            "         'edgelite.kernels.elementwise_quantized',\n"
-            "         'edgelite.kernels.activations_quantized',\n"
-            "         'edgelite.kernels.depthwise_quantized',\n"
-            "         'edgelite.kernels.quantized_operands')\n"
-            "print(sorted(m for m in heavy if m in sys.modules))\n")
-    proc = _python(["-c", code, str(model)], _env())
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["[]"]
+    heavy = ("edgelite.schema.writer", "edgelite.kernels.conv_quantized",
+             "edgelite.kernels.elementwise_quantized", "edgelite.kernels.activations_quantized",
+             "edgelite.kernels.depthwise_quantized", "edgelite.kernels.quantized_operands")
+    assert _model_run_modules(_corpus_model("mobilenet_v2_035.float32.tflite"), heavy) == []
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2_035.float32.tflite",
+                                  "mobilenet_v2_035.int8.tflite"])
+def test_a_warm_mobilenet_loads_none_of_numbas_libraries(name):
+    """Start-up: MobileNetV2's kernels, loaded from the cache, need none of numba's array,
+    ufunc or typed-container libraries (their import is ~60 ms of a ~0.4 s warm start):
+    no kernel on the path reshapes, allocates or copies slices through numba's array
+    code (see ``kernels/views.py``), and the lazy-load hook skips the registry refresh.
+    The first run fills the cache if it is cold (and then compiles, which imports all)."""
+    model = _corpus_model(name)
+    _model_run_modules(model, ())
+    assert _model_run_modules(model, _WARM_MODULES) == []
 
 
 def _warmup_cli(*args: str, cache: Path) -> subprocess.CompletedProcess:

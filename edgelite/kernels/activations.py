@@ -204,13 +204,27 @@ def prepare_log_softmax(ctx: PrepareContext) -> Run:
 # Softmax runs row by row in numba: one pass for the max, one for the exponentials and
 # their sum, one to scale, where numpy would broadcast the row results through buffered
 # iterators. float32 arithmetic in TFLite's order, sums accumulated in double.
+@njit(cache=True, inline="always")
+def _row_max(row):
+    """``row.max()`` (NaN if any value is NaN), as a plain loop: numba's array ``max``
+    would make a cached kernel import numba's array-math library when it loads."""
+    m = row[0]
+    for j in range(1, row.shape[0]):
+        v = row[j]
+        if m != m:
+            break
+        if v > m or v != v:
+            m = v
+    return m
+
+
 @njit(cache=True)
 def _softmax_rows(x, out, beta):
     """out = e^(beta (x - max)) * (1 / sum) along each row, as TFLite's float softmax."""
     for r in range(x.shape[0]):
         if x.shape[1] == 0:
             return
-        m = x[r].max()
+        m = _row_max(x[r])
         total = 0.0
         for j in range(x.shape[1]):
             e = np.exp((x[r, j] - m) * beta)
@@ -227,7 +241,7 @@ def _log_softmax_rows(x, out):
     for r in range(x.shape[0]):
         if x.shape[1] == 0:
             return
-        m = x[r].max()
+        m = _row_max(x[r])
         total = 0.0
         for j in range(x.shape[1]):
             total += np.exp(x[r, j] - m)

@@ -23,6 +23,7 @@ from .gemm_f32 import gemm_tiles, implicit_row
 from .gemm_vnni import gemm_u8s8
 from .im2col import im2col, window_offsets
 from .requantize import q31_flat, requantize_affine
+from .views import view1d, view2d
 
 _BLOCK_BYTES = 1 << 19   # im2col + output rows of one block: about half of L2
 _MIN_ROWS_PER_PART = 32   # fewer rows per thread: split the output channels instead
@@ -36,7 +37,7 @@ def _rows(x, cols, wp, bias, lo, hi, out2d, r0, r1, p0, p1, direct, kh, kw, sh, 
     groups = wp.shape[0]
     cout_g = out2d.shape[1] // groups
     cin_g = x.shape[3] // groups
-    x2d = x.reshape(-1, x.shape[3])
+    x2d = view2d(x, x.shape[3])
     block = cols.shape[0]
     for b0 in range(r0, r1, block):
         b1 = min(r1, b0 + block)
@@ -121,7 +122,7 @@ def _int_rows(fn, x, cols, acc, wm, pad, affine, lo, hi, out2d, r0, r1, direct, 
               sh, sw, dh, dw, ph, pw, oh, ow, offsets):
     groups, _, cout_g = wm.shape
     cin_g = x.shape[3] // groups
-    x2d = x.reshape(-1, x.shape[3])
+    x2d = view2d(x, x.shape[3])
     block = cols.shape[0]
     for b0 in range(r0, r1, block):
         b1 = min(r1, b0 + block)
@@ -138,7 +139,7 @@ def _int_rows(fn, x, cols, acc, wm, pad, affine, lo, hi, out2d, r0, r1, direct, 
                 im2col(x, a, b0, g * cin_g, cin_g, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
                        pad, offsets)
             sgemm(fn, a, wm[g], a_acc[:, g * cout_g:(g + 1) * cout_g], 0.0)
-        requantize_affine(a_acc.reshape(-1), affine, lo, hi, out2d[b0:b1].reshape(-1))
+        requantize_affine(view1d(a_acc), affine, lo, hi, view1d(out2d[b0:b1]))
 
 
 @njit(cache=True)
@@ -170,7 +171,7 @@ def _int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine,
     cin = x.shape[3]
     k = cin if direct else offsets.shape[0]
     kp, cout = cols_u.shape[1], out2d.shape[1]
-    x2d = x.reshape(-1, cin)
+    x2d = view2d(x, cin)
     block = acc_c.shape[0]
     for b0 in range(r0, r1, block):
         b1 = min(r1, b0 + block)
@@ -178,7 +179,7 @@ def _int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine,
         a = cols_u[:(rows + 3) // 4 * 4]
         # the inputs as unsigned bytes, in long flat loops where the rows are whole
         if direct and kp == cin:
-            src, dst = x2d[b0:b1].reshape(-1), a[:rows].reshape(-1)
+            src, dst = view1d(x2d[b0:b1]), view1d(a[:rows])
             for i in range(dst.shape[0]):
                 dst[i] = np.uint8(src[i]) ^ flip
         elif direct:
@@ -189,7 +190,7 @@ def _int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine,
         else:
             im2col(x, cols_x[:rows], b0, 0, cin, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad,
                    offsets)
-            flat = a[:rows].reshape(-1)
+            flat = view1d(a[:rows])
             for i in range(flat.shape[0]):
                 flat[i] ^= flip
         if kp > k:
@@ -207,10 +208,10 @@ def _int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine,
                 for c in range(cout):
                     dst[c] = src[c]
         if q31:   # ruy's fixed-point rounding where the float64 affine form is not exact
-            q31_flat(sums.reshape(-1), q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
-                     out2d[b0:b1].reshape(-1))
+            q31_flat(view1d(sums), q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
+                     view1d(out2d[b0:b1]))
         else:
-            requantize_affine(sums.reshape(-1), affine, lo, hi, out2d[b0:b1].reshape(-1))
+            requantize_affine(view1d(sums), affine, lo, hi, view1d(out2d[b0:b1]))
 
 
 @njit(cache=True)
@@ -335,12 +336,12 @@ def _bordered(x, xp, ph, pw, pad):
     h, w, c = x.shape[1], x.shape[2], x.shape[3]
     for n in range(xp.shape[0]):
         for y in range(xp.shape[1]):
-            row = xp[n, y].reshape(-1)
+            row = view1d(xp[n, y])
             iy = y - ph
             if iy < 0 or iy >= h:
                 row[:] = pad
                 continue
-            src = x[n, iy].reshape(-1)
+            src = view1d(x[n, iy])
             left, inner = pw * c, w * c
             row[:left] = pad
             for j in range(inner):
@@ -353,7 +354,7 @@ def _implicit_rows(xp, offs, wp, bias, lo, hi, out4, sh, sw, y0, y1):
     cin = xp.shape[3]
     for n in range(out4.shape[0]):
         for oy in range(y0, y1):
-            xrow = xp[n, oy * sh].reshape(-1)
+            xrow = view1d(xp[n, oy * sh])
             implicit_row(xrow, sw * cin, offs, wp, bias, lo, hi, out4[n, oy],
                          out4.shape[3])
 
@@ -414,9 +415,9 @@ def _int_implicit_rows(xp, offs, wp, zero_bias, sums, affine, lo, hi, q31, q, ou
     inf = np.float32(np.inf)
     for n in range(out4.shape[0]):
         for oy in range(y0, y1):
-            xrow = xp[n, oy * sh].reshape(-1)
+            xrow = view1d(xp[n, oy * sh])
             implicit_row(xrow, sw * cin, offs, wp, zero_bias, -inf, inf, sums, cout)
-            flat, o = sums.reshape(-1), out4[n, oy].reshape(-1)
+            flat, o = view1d(sums), view1d(out4[n, oy])
             if q31:
                 q31_flat(flat, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], o)
             else:

@@ -56,6 +56,7 @@ from .requantize import (
     affine_bounds,
     exact_affine,
     hybrid_rows,
+    q31_arrays,
     q31_flat,
     requantize_affine,
     requantize_rows,
@@ -222,6 +223,7 @@ def prepare_conv2d_quantized(ctx: PrepareContext, geometry) -> Run:
         return _ruy_conv(gemm, *ruy_epilogue(rq, fixed, bias, x, out, w_abs, gemm.rows),
                          zp_in)
     blocks = list(gemm.reserve().blocks())
+    q = q31_arrays(rq.mult, rq.shift)
 
     def run(ins, outs_, scratch):
         b = fixed if (bias is not None or not has_bias) else \
@@ -230,8 +232,8 @@ def prepare_conv2d_quantized(ctx: PrepareContext, geometry) -> Run:
         for n in range(gemm.n):
             for r0, r1 in blocks:
                 acc = gemm.block(ins[0], scratch, n, r0, r1, zp_in)
-                requantize_rows(acc, b, rq.mult, rq.shift, rq.scale, rq.mode,
-                                 rq.ruy_channels, rq.zp_out, rq.lo, rq.hi, out2d[n, r0:r1])
+                requantize_rows(acc, b, q, rq.mult, rq.shift, rq.scale, rq.mode,
+                                rq.ruy_channels, rq.zp_out, rq.lo, rq.hi, out2d[n, r0:r1])
     return run
 
 

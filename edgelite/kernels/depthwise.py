@@ -21,6 +21,7 @@ from numba import njit, prange
 
 from . import threads
 from .phases import pad_phases
+from .views import view1d
 
 _CHUNK = 1024   # output values per row chunk (rounded down to whole pixels)
 
@@ -29,7 +30,7 @@ _CHUNK = 1024   # output values per row chunk (rounded down to whole pixels)
 def _src(xp, taps, y0, t, base, n):
     """Tap ``t``'s ``n`` inputs for the output row at padded row ``y0``, from ``base``."""
     b = base + taps[t, 2]
-    return xp[y0 + taps[t, 0], taps[t, 1]].reshape(-1)[b:b + n]
+    return view1d(xp[y0 + taps[t, 0], taps[t, 1]])[b:b + n]
 
 
 @njit(cache=True, inline="always", fastmath={"contract"})
@@ -83,7 +84,7 @@ def _rows(xp, taps, kw, sh, wt, bias, lo, hi, out, n, oy0, oy1):
     chunk = wt.shape[1]
     kh = taps.shape[0] // kw
     for oy in range(oy0, oy1):
-        o = out[n, oy].reshape(-1)
+        o = view1d(out[n, oy])
         y0 = oy * sh
         for start in range(0, row_len, chunk):
             a = o[start:start + min(chunk, row_len - start)]
@@ -91,7 +92,8 @@ def _rows(xp, taps, kw, sh, wt, bias, lo, hi, out, n, oy0, oy1):
             if kw == 3 and kh == 3:
                 _taps9(a, xp, taps, wt, y0, start, bias, lo, hi)
                 continue
-            a[:] = bias[:length]
+            for k in range(length):   # (a slice copy would load numba's array library)
+                a[k] = bias[k]
             for i in range(kh):
                 t = i * kw
                 if kw == 3:

@@ -56,6 +56,7 @@ from .requantize import (
     requantize_affine,
     tile_q31,
 )
+from .views import view1d
 
 _CHUNK = 768   # output values per row chunk of the fast path (a multiple of the channels)
 _PIXEL_CHANNELS = 32   # from this many channels up, _depthwise_pixels runs instead
@@ -69,14 +70,14 @@ def _pad_offset(x, n, zp_in, mult, ph, pw, xp):
     _, h, w, cin = x.shape
     xp[:ph] = 0
     xp[ph + h:] = 0
-    flat = xp.reshape(-1)
+    flat = view1d(xp)
     for y in range(h):
         row = xp[y + ph]
         row[:pw] = 0
         row[pw + w:] = 0
         if mult == 1:   # one long contiguous run per row
             base = (y + ph) * xp.shape[1] * xp.shape[2] + pw * cin
-            src = x[n, y].reshape(-1)
+            src = view1d(x[n, y])
             dst = flat[base:base + w * cin]
             for k in range(dst.shape[0]):
                 dst[k] = src[k] - zp_in
@@ -160,7 +161,7 @@ def _accumulate(xp, wt, taps, y0, start, acc):
     wt[t, k]``: one chunk of an output row, a contiguous multiply-add per tap."""
     length = acc.shape[0]
     for t in range(taps.shape[0]):
-        src = xp[y0 + taps[t, 0], taps[t, 1]].reshape(-1)
+        src = view1d(xp[y0 + taps[t, 0], taps[t, 1]])
         base = start + taps[t, 2]
         xs = src[base:base + length]
         ws = wt[t]
@@ -181,7 +182,7 @@ def _depthwise_affine(x, zp_in, mult, ph, pw, xp, taps, sh, wt, acc, affine, lo,
     for n in range(n_):
         pad_phases(x, n, zp_in, mult, ph, pw, xp)
         for oy in range(oh):
-            o = out[n, oy].reshape(-1)
+            o = view1d(out[n, oy])
             for start in range(0, row_len, chunk):
                 a = acc[:min(chunk, row_len - start)]
                 _accumulate(xp, wt, taps, oy * sh, start, a)
@@ -199,7 +200,7 @@ def _depthwise_q31(x, zp_in, mult, ph, pw, xp, taps, sh, wt, acc, tiled, zp_out,
     for n in range(n_):
         pad_phases(x, n, zp_in, mult, ph, pw, xp)
         for oy in range(oh):
-            o = out[n, oy].reshape(-1)
+            o = view1d(out[n, oy])
             for start in range(0, row_len, chunk):
                 a = acc[:min(chunk, row_len - start)]
                 _accumulate(xp, wt, taps, oy * sh, start, a)
@@ -365,7 +366,7 @@ def _int_quad_rows(x, zp, zpw, w, affine, lo, hi, sums, out, n, s, ph, pw, oy0, 
                     ox += 2
             for px in range(ox, ow):
                 _int_pixel(x, n, zp, w, sums, oy, px, s, ph, pw)
-        requantize_affine(sums.reshape(-1), affine, lo, hi, out[n, oy].reshape(-1))
+        requantize_affine(view1d(sums), affine, lo, hi, view1d(out[n, oy]))
 
 
 @njit(cache=True, fastmath={"contract"})

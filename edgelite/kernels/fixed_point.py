@@ -21,6 +21,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .views import view1d
+
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
@@ -113,6 +115,6 @@ def mul_by_qm_int64(x: int, multiplier: int, shift: int) -> int:
 @njit(cache=True)
 def mul_by_qm_array(values: np.ndarray, multiplier: int, shift: int, out: np.ndarray) -> None:
     """``out[i] = mul_by_qm(values[i], multiplier, shift)`` over flat arrays."""
-    flat_in, flat_out = values.reshape(-1), out.reshape(-1)
+    flat_in, flat_out = view1d(values), view1d(out)
     for i in range(flat_in.size):
         flat_out[i] = mul_by_qm(flat_in[i], multiplier, shift)

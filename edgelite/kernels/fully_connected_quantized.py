@@ -32,7 +32,7 @@ from .quantized_operands import (
     symmetric_quantize,
     weight_scales,
 )
-from .requantize import Q15, Q31, hybrid_rows, requantize_rows
+from .requantize import Q15, Q31, hybrid_rows, q31_arrays, requantize_rows
 
 
 # --------------------------------------------------------------------------- FULLY_CONNECTED
@@ -89,7 +89,8 @@ def prepare_fully_connected_quantized(ctx: PrepareContext, rows: int, units: int
     bias, has_bias = bias_values(ctx, x, units)
     correction = -x.zero_point * colsum
     fixed = (bias if bias is not None else 0) + correction
-    tail = (rq.mult, rq.shift, rq.scale, rq.mode, rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
+    tail = (q31_arrays(rq.mult, rq.shift), rq.mult, rq.shift, rq.scale, rq.mode,
+            rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
     if rows <= _FEW_ROWS and gemm_vnni.AVAILABLE and wq.size and -128 <= wq.min() \
             and wq.max() <= 127 and x.dtype in (np.dtype(np.int8), np.dtype(np.uint8)) \
             and depth <= 60_000:
@@ -229,12 +230,13 @@ def prepare_batch_matmul_quantized(ctx: PrepareContext, adj_x: bool, adj_y: bool
     mode = Q15 if a.dtype == np.int16 else Q31
     mults, shifts = np.full(n, mult, np.int32), np.full(n, shift, np.int32)
     zeros, unit = np.zeros(n, np.int64), np.ones(n, np.float64)
+    q = q31_arrays(mults, shifts)
     rows = int(np.prod(shape)) // max(n, 1)
 
     def run(ins, outs, scratch):
         _float_matmul(ins, scratch, fa, fb, acc, za, zb, adj_x, adj_y)
-        requantize_rows(scratch[acc].reshape(rows, n), zeros, mults, shifts, unit, mode, 0,
-                         out.zero_point, lo, hi, outs[0].reshape(rows, n))
+        requantize_rows(scratch[acc].reshape(rows, n), zeros, q, mults, shifts, unit, mode,
+                        0, out.zero_point, lo, hi, outs[0].reshape(rows, n))
     return run
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .views import view1d
+
 _FLOAT_BOUNDS = {
     "NONE": (-np.inf, np.inf),
     "RELU": (0.0, np.inf),
@@ -38,7 +40,7 @@ def apply_float(out: np.ndarray, bounds: tuple[float, float] | None) -> None:
 @njit(cache=True)
 def clamp(x, lo, hi, out):
     """``out = min(max(x, lo), hi)`` elementwise (contiguous, same size)."""
-    a, o = x.reshape(-1), out.reshape(-1)
+    a, o = view1d(x), view1d(out)
     for i in range(a.shape[0]):
         o[i] = min(max(a[i], lo), hi)
 
@@ -50,7 +52,7 @@ ADD, SUB, MUL = 0, 1, 2
 def binary_clamp(op, x, y, lo, hi, out):
     """``out = clamp(x op y)`` for same-size contiguous float32 arrays, ``op`` ADD, SUB or
     MUL."""
-    a, b, o = x.reshape(-1), y.reshape(-1), out.reshape(-1)
+    a, b, o = view1d(x), view1d(y), view1d(out)
     if op == ADD:
         for i in range(a.shape[0]):
             o[i] = min(max(a[i] + b[i], lo), hi)

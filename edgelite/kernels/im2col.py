@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .views import view1d
+
 
 @njit(cache=True)
 def im2col(x, col, row0, c0, cg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, offsets):
@@ -18,7 +20,7 @@ def im2col(x, col, row0, c0, cg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, pad, of
     ``offsets``: each column's flat offset from the window's first cell
     (``window_offsets``)."""
     _, h, w, cin = x.shape
-    flat = x.reshape(-1)
+    flat = view1d(x)
     span = kw * cin if dw == 1 and cg == cin else 0
     q = row0   # the first row's pixel; later rows step it (no divisions per row)
     ox = q % ow

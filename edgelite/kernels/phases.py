@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from .views import view1d
+
 
 @njit(cache=True)
 def pad_phases(x, n, zp_in, mult, ph, pw, xp):
@@ -18,7 +20,7 @@ def pad_phases(x, n, zp_in, mult, ph, pw, xp):
     for y in range(hp):
         iy = y - ph
         for phase in range(sw):
-            row = xp[y, phase].reshape(-1)
+            row = view1d(xp[y, phase])
             if iy < 0 or iy >= h:
                 row[:] = 0
                 continue
@@ -27,7 +29,7 @@ def pad_phases(x, n, zp_in, mult, ph, pw, xp):
             c_hi = max(c_lo, min(wq, (w - 1 + pw - phase) // sw + 1))
             row[:c_lo * cw] = 0
             row[c_hi * cw:] = 0
-            src = x[n, iy].reshape(-1)
+            src = view1d(x[n, iy])
             if mult == 1 and sw == 1:
                 s0 = (c_lo - pw) * cin
                 length = (c_hi - c_lo) * cin

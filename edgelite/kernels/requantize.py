@@ -92,6 +92,16 @@ def requant_one(a, c, mode, mult, shift, scale, ruy_channels):
     return np.int64(r)
 
 
+def q31_arrays(mult, shift) -> tuple:
+    """``q31_params`` in numpy, for prepare: the kernels take the arrays as arguments, so
+    that they allocate nothing (an allocation in a cached kernel imports numba's array
+    library when the kernel loads)."""
+    m = np.asarray(mult, np.int64)
+    shift = np.asarray(shift, np.int64)
+    right = np.maximum(-shift, 0)
+    return m, np.maximum(shift, 0), right, np.left_shift(1, right) >> 1
+
+
 @njit(cache=True)
 def q31_params(mult, shift):
     """Per-channel int64 multiplier, left shift, right shift and ruy's rounding nudge."""
@@ -120,10 +130,10 @@ def q31_row(acc, bias, q, mult, shift, ruy_channels, zp, lo, hi, out):
 
 
 @njit(cache=True)
-def requantize_rows(acc, bias, mult, shift, scale, mode, ruy_channels, zp, lo, hi, out):
-    """``out[r, c] = clamp(requant(int(acc[r, c]) + bias[c]) + zp)``."""
+def requantize_rows(acc, bias, q, mult, shift, scale, mode, ruy_channels, zp, lo, hi, out):
+    """``out[r, c] = clamp(requant(int(acc[r, c]) + bias[c]) + zp)``; ``q``:
+    ``q31_arrays(mult, shift)``."""
     if mode == 0:
-        q = q31_params(mult, shift)
         for r in range(acc.shape[0]):
             q31_row(acc[r], bias, q, mult, shift, ruy_channels, zp, lo, hi, out[r])
         return
@@ -138,10 +148,7 @@ def tile_q31(rq: Requant, bias: np.ndarray, pixels: int) -> tuple:
     """Per-channel epilogue parameters (bias, multiplier, left/right shift, nudge) tiled
     over ``pixels`` output pixels, for ``q31_flat``; only for ruy's rounding on every
     channel."""
-    m = np.asarray(rq.mult, np.int64)
-    left = np.maximum(rq.shift, 0).astype(np.int64)
-    right = np.maximum(-np.asarray(rq.shift, np.int64), 0)
-    nudge = np.left_shift(1, right) >> 1          # as q31_params, without loading numba
+    m, left, right, nudge = q31_arrays(rq.mult, rq.shift)
     # int32 keeps them small (they stay in cache); the bias wraps as LiteRT's sum does
     bias32 = ((np.asarray(bias, np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
     return tuple(np.tile(a.astype(np.int32), pixels) for a in (bias32, m, left, right,
