@@ -211,9 +211,9 @@ def _row_max(row):
     m = row[0]
     for j in range(1, row.shape[0]):
         v = row[j]
-        if m != m:
+        if math.isnan(m):
             break
-        if v > m or v != v:
+        if v > m or math.isnan(v):
             m = v
     return m
 
