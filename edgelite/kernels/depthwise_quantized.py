@@ -34,6 +34,7 @@ from numba import njit, prange
 
 from . import quant, threads
 from .api import PrepareContext, Run
+from .depthwise_tiles import pixel_group
 from .phases import pad_phases
 from .quantized_operands import (
     asymmetric_quantize,
@@ -60,6 +61,7 @@ from .views import view1d
 
 _CHUNK = 768   # output values per row chunk of the fast path (a multiple of the channels)
 _PIXEL_CHANNELS = 32   # from this many channels up, _depthwise_pixels runs instead
+_QUADS = True   # 3x3 stride 1 or 2 (undilated) in register tiles first (tests turn it off)
 
 
 @njit(cache=True)
@@ -244,144 +246,74 @@ def _depthwise_pixels(x, zp_in, mult, sh, sw, dh, dw, ph, pw, w, acc, affine, lo
 
 
 # ---------------------------------------------------------------------- integer quads
-# The float module's pixel groups (depthwise.py) for the integer path: a 3x3 kernel at
-# stride 1 four output pixels per channel loop, at stride 2 two, with the inputs' zero
-# point taken off as they are loaded and requantize_affine's arithmetic at the end of the
-# a float32 row of sums: the sums stay in registers (the per-pixel path adds into memory,
-# tap by tap), the zero point comes off once per output as ``zp * sum(w)``, and each row
-# is requantized in one long flat loop (per pixel, the float64 epilogue's short loops
-# cost more than the sums).
-# Windows over the border go pixel by pixel (``_int_pixel``).
+# Pixel groups for the integer path: a 3x3 kernel at stride 1 four output pixels per
+# 16 channels, at stride 2 two, in register tiles (depthwise_tiles.py), into a float32
+# row of sums: the sums stay in registers (the per-pixel path adds into memory, tap by
+# tap), the zero point comes off once per output as ``zp * sum(w)``, and each row is
+# requantized in one long flat loop (per pixel, the float64 epilogue's short loops cost
+# more than the sums).
+# The input is first copied into a buffer bordered with its zero point, so that every
+# window, the border's too, is a tile; leftover pixels of a row go one by one.
 @njit(cache=True, inline="always")
-def _affine_out(v, scale, offset, lo, hi):
-    return np.int32(min(max(np.float64(v) * scale + offset, lo), hi))
-
-
-@njit(cache=True, inline="always")
-def _int_quad_s1(r0, r1, r2, zpw, w, o, ox, x0):
-    for c in range(o.shape[1]):
-        k00, k01, k02 = w[0, 0, c], w[0, 1, c], w[0, 2, c]
-        k10, k11, k12 = w[1, 0, c], w[1, 1, c], w[1, 2, c]
-        k20, k21, k22 = w[2, 0, c], w[2, 1, c], w[2, 2, c]
-        a0, a1, a2 = np.float32(r0[x0, c]), np.float32(r0[x0 + 1, c]), \
-            np.float32(r0[x0 + 2, c])
-        a3, a4, a5 = np.float32(r0[x0 + 3, c]), np.float32(r0[x0 + 4, c]), \
-            np.float32(r0[x0 + 5, c])
-        v0 = a0 * k00 + a1 * k01 + a2 * k02
-        v1 = a1 * k00 + a2 * k01 + a3 * k02
-        v2 = a2 * k00 + a3 * k01 + a4 * k02
-        v3 = a3 * k00 + a4 * k01 + a5 * k02
-        a0, a1, a2 = np.float32(r1[x0, c]), np.float32(r1[x0 + 1, c]), \
-            np.float32(r1[x0 + 2, c])
-        a3, a4, a5 = np.float32(r1[x0 + 3, c]), np.float32(r1[x0 + 4, c]), \
-            np.float32(r1[x0 + 5, c])
-        v0 += a0 * k10 + a1 * k11 + a2 * k12
-        v1 += a1 * k10 + a2 * k11 + a3 * k12
-        v2 += a2 * k10 + a3 * k11 + a4 * k12
-        v3 += a3 * k10 + a4 * k11 + a5 * k12
-        a0, a1, a2 = np.float32(r2[x0, c]), np.float32(r2[x0 + 1, c]), \
-            np.float32(r2[x0 + 2, c])
-        a3, a4, a5 = np.float32(r2[x0 + 3, c]), np.float32(r2[x0 + 4, c]), \
-            np.float32(r2[x0 + 5, c])
-        v0 += a0 * k20 + a1 * k21 + a2 * k22
-        v1 += a1 * k20 + a2 * k21 + a3 * k22
-        v2 += a2 * k20 + a3 * k21 + a4 * k22
-        v3 += a3 * k20 + a4 * k21 + a5 * k22
-        z = zpw[c]
-        o[ox, c] = v0 - z
-        o[ox + 1, c] = v1 - z
-        o[ox + 2, c] = v2 - z
-        o[ox + 3, c] = v3 - z
-
-
-@njit(cache=True, inline="always")
-def _int_pair_s2(r0, r1, r2, zpw, w, o, ox, x0):
-    for c in range(o.shape[1]):
-        a0, a1, a2 = np.float32(r0[x0, c]), np.float32(r0[x0 + 1, c]), \
-            np.float32(r0[x0 + 2, c])
-        a3, a4 = np.float32(r0[x0 + 3, c]), np.float32(r0[x0 + 4, c])
-        v0 = a0 * w[0, 0, c] + a1 * w[0, 1, c] + a2 * w[0, 2, c]
-        v1 = a2 * w[0, 0, c] + a3 * w[0, 1, c] + a4 * w[0, 2, c]
-        a0, a1, a2 = np.float32(r1[x0, c]), np.float32(r1[x0 + 1, c]), \
-            np.float32(r1[x0 + 2, c])
-        a3, a4 = np.float32(r1[x0 + 3, c]), np.float32(r1[x0 + 4, c])
-        v0 += a0 * w[1, 0, c] + a1 * w[1, 1, c] + a2 * w[1, 2, c]
-        v1 += a2 * w[1, 0, c] + a3 * w[1, 1, c] + a4 * w[1, 2, c]
-        a0, a1, a2 = np.float32(r2[x0, c]), np.float32(r2[x0 + 1, c]), \
-            np.float32(r2[x0 + 2, c])
-        a3, a4 = np.float32(r2[x0 + 3, c]), np.float32(r2[x0 + 4, c])
-        v0 += a0 * w[2, 0, c] + a1 * w[2, 1, c] + a2 * w[2, 2, c]
-        v1 += a2 * w[2, 0, c] + a3 * w[2, 1, c] + a4 * w[2, 2, c]
-        z = zpw[c]
-        o[ox, c] = v0 - z
-        o[ox + 1, c] = v1 - z
-
-
-@njit(cache=True, inline="always")
-def _int_pixel(x, n, zp, w, o, oy, ox, s, ph, pw):
-    """One output pixel's sum, tap by tap (windows over the border: padding adds
-    nothing)."""
-    h, wd = x.shape[1], x.shape[2]
-    acc = o[ox]
-    for c in range(acc.shape[0]):
-        acc[c] = 0
-    for i in range(3):
-        iy = oy * s - ph + i
+def _zp_bordered(x, n, zp, ph, pw, xp):
+    """``xp`` = batch item ``n`` of ``x`` at offset (ph, pw), the zero point elsewhere
+    (a padded cell then adds nothing to ``sum((x - zp) * w)``), cropped to ``xp``.
+    Plain loops: slice assignments would become parfors in the threaded kernel."""
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    wp = xp.shape[1]
+    left = min(pw, wp) * c
+    inner = max(0, min(wd, wp - pw)) * c
+    width = wp * c
+    for y in range(xp.shape[0]):
+        row = view1d(xp[y])
+        iy = y - ph
         if iy < 0 or iy >= h:
+            for k in range(width):
+                row[k] = zp
             continue
-        for j in range(3):
-            ix = ox * s - pw + j
-            if ix < 0 or ix >= wd:
-                continue
-            xr, wr = x[n, iy, ix], w[i, j]
-            for c in range(acc.shape[0]):
-                acc[c] += (np.float32(xr[c]) - zp) * wr[c]
+        src, dst, right = view1d(x[n, iy]), row[left:left + inner], row[left + inner:]
+        for k in range(left):
+            row[k] = zp
+        for k in range(inner):   # (indices from 0: offset ones would not vectorize)
+            dst[k] = src[k]
+        for k in range(right.shape[0]):
+            right[k] = zp
 
 
 @njit(cache=True, inline="always")
-def _int_quad_rows(x, zp, zpw, w, affine, lo, hi, sums, out, n, s, ph, pw, oy0, oy1):
-    """Output rows ``oy0 .. oy1``: each row's sums into ``sums`` (``[ow, cout]``
-    float32), then requantized in one flat pass."""
-    h, wd = x.shape[1], x.shape[2]
+def _int_quad_rows(xp, zpw, w, affine, lo, hi, sums, out, n, s, oy0, oy1):
+    """Output rows ``oy0 .. oy1`` from the bordered input ``xp``: each row's sums into
+    ``sums`` (``[ow, cout]`` float32) in pixel groups, the leftover pixels one by one,
+    then requantized in one flat pass."""
     ow = out.shape[2]
-    inner0 = min(ow, (pw + s - 1) // s)
-    inner1 = max(inner0, min(ow, (wd - 3 + pw) // s + 1))
+    rstride = np.int64(xp.strides[0])
+    group = 4 if s == 1 else 2
     for oy in range(oy0, oy1):
-        iy = oy * s - ph
-        if iy < 0 or iy + 2 >= h:
-            for ox in range(ow):
-                _int_pixel(x, n, zp, w, sums, oy, ox, s, ph, pw)
-        else:
-            for ox in range(inner0):
-                _int_pixel(x, n, zp, w, sums, oy, ox, s, ph, pw)
-            r0, r1, r2 = x[n, iy], x[n, iy + 1], x[n, iy + 2]
-            ox = inner0
-            if s == 1:
-                while ox + 4 <= inner1:
-                    _int_quad_s1(r0, r1, r2, zpw, w, sums, ox, ox - pw)
-                    ox += 4
-            else:
-                while ox + 2 <= inner1:
-                    _int_pair_s2(r0, r1, r2, zpw, w, sums, ox, 2 * ox - pw)
-                    ox += 2
-            for px in range(ox, ow):
-                _int_pixel(x, n, zp, w, sums, oy, px, s, ph, pw)
+        row0 = xp[oy * s]
+        ox = 0
+        while ox + group <= ow:
+            pixel_group(row0, rstride, zpw, w, sums, ox, s * ox, s, False)
+            ox += group
+        while ox < ow:
+            pixel_group(row0, rstride, zpw, w, sums, ox, s * ox, s, True)
+            ox += 1
         requantize_affine(view1d(sums), affine, lo, hi, view1d(out[n, oy]))
 
 
 @njit(cache=True, fastmath={"contract"})
-def depthwise_int_quads(x, zp, zpw, w, affine, lo, hi, sums, s, ph, pw, out):
+def depthwise_int_quads(x, zp, zpw, w, affine, lo, hi, sums, xp, s, ph, pw, out):
     for n in range(out.shape[0]):
-        _int_quad_rows(x, zp, zpw, w, affine, lo, hi, sums[0], out, n, s, ph, pw, 0,
-                       out.shape[1])
+        _zp_bordered(x, n, zp, ph, pw, xp)
+        _int_quad_rows(xp, zpw, w, affine, lo, hi, sums[0], out, n, s, 0, out.shape[1])
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"})
-def depthwise_int_quads_parallel(x, zp, zpw, w, affine, lo, hi, sums, s, ph, pw, out):
+def depthwise_int_quads_parallel(x, zp, zpw, w, affine, lo, hi, sums, xp, s, ph, pw, out):
     parts, oh = sums.shape[0], out.shape[1]
     for n in range(out.shape[0]):
+        _zp_bordered(x, n, zp, ph, pw, xp)
         for p in prange(parts):
-            _int_quad_rows(x, zp, zpw, w, affine, lo, hi, sums[p], out, n, s, ph, pw,
+            _int_quad_rows(xp, zpw, w, affine, lo, hi, sums[p], out, n, s,
                            p * oh // parts, (p + 1) * oh // parts)
 
 
@@ -389,7 +321,8 @@ def _quads_path(ctx: PrepareContext, geometry, wq, rq, bias, wrap) -> Run | None
     """``depthwise_int_quads`` for a 3x3, stride 1 or 2 (both ways), undilated depthwise
     with one output per input channel and an exact affine epilogue, or None."""
     (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult = geometry
-    if (kh, kw, dh, dw, mult) != (3, 3, 1, 1, 1) or sh != sw or sh not in (1, 2):
+    if (kh, kw, dh, dw, mult) != (3, 3, 1, 1, 1) or sh != sw or sh not in (1, 2) \
+            or ctx.input(0).dtype != np.int8:
         return None
     cout = wq.shape[2]
     x = ctx.input(0)
@@ -399,15 +332,17 @@ def _quads_path(ctx: PrepareContext, geometry, wq, rq, bias, wrap) -> Run | None
     lo, hi = affine_bounds(rq, wrap)
     parts = threads.parts(ctx, oh, oh * ow * cout * 9)
     sums = ctx.scratch((parts, ow, cout), np.float32)
+    xp = ctx.scratch(((oh - 1) * sh + 3, (ow - 1) * sh + 3, cout), np.int8)
     w32 = np.ascontiguousarray(wq, np.float32)
-    zp = np.float32(x.zero_point)
+    zp = np.int8(x.zero_point)
     # sum((x - zp) * w) = sum(x * w) - zp * sum(w): one subtraction per output (all exact
     # integers in float32)
     zpw = (x.zero_point * wq.reshape(9, cout).sum(axis=0)).astype(np.float32)
     kernel_fn = depthwise_int_quads_parallel if parts > 1 else depthwise_int_quads
 
     def run(ins, outs, scratch):
-        kernel_fn(ins[0], zp, zpw, w32, affine, lo, hi, scratch[sums], sh, ph, pw, outs[0])
+        kernel_fn(ins[0], zp, zpw, w32, affine, lo, hi, scratch[sums], scratch[xp], sh, ph,
+                  pw, outs[0])
     return run
 
 
@@ -426,9 +361,6 @@ def _pixel_path(ctx: PrepareContext, geometry, wq, rq, bias) -> Run | None:
     if affine is None:
         return None
     lo, hi = affine_bounds(rq, wrap)
-    run = _quads_path(ctx, geometry, wq, rq, bias, wrap)
-    if run is not None:
-        return run
     w32 = np.ascontiguousarray(wq, np.float32)
     acc = ctx.scratch((wq.shape[2],), np.float32)
     args = (np.float32(x.zero_point), mult, sh, sw, dh, dw, ph, pw, w32)
@@ -443,6 +375,11 @@ def _fast_path(ctx: PrepareContext, geometry, wq, dtype, rq, bias) -> Run:
     x, out = ctx.input(0), ctx.outputs[0]
     (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult = geometry
     cout = wq.shape[2]
+    if dtype == np.float32 and _QUADS:   # 3x3 pixel groups in register tiles, any width
+        wrap = 256 if out.dtype.itemsize == 1 else 65536
+        run = _quads_path(ctx, geometry, wq, rq, bias, wrap)
+        if run is not None:
+            return run
     if cout >= _PIXEL_CHANNELS and dtype == np.float32:
         run = _pixel_path(ctx, geometry, wq, rq, bias)
         if run is not None:

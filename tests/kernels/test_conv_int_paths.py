@@ -20,8 +20,9 @@ DEPTHWISE = [  # x shape, kernel, stride, dilation, padding, multiplier, activat
 ]
 
 
-@pytest.fixture(params=["rows", "pixels"])
+@pytest.fixture(params=["quads", "rows", "pixels"])
 def depthwise_path(request, monkeypatch):
+    monkeypatch.setattr(depthwise_quantized, "_QUADS", request.param == "quads")
     monkeypatch.setattr(depthwise_quantized, "_PIXEL_CHANNELS",
                         1 << 30 if request.param == "rows" else 0)
     return request.param
@@ -67,10 +68,12 @@ def test_conv2d_epilogues(epilogue, dtype, kernel, stride, zps, factor):
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shape,stride", [((1, 13, 11, 40), 1), ((2, 12, 15, 32), 2),
-                                          ((1, 9, 9, 64), 1)], ids=str)
+                                          ((1, 9, 9, 64), 1), ((1, 10, 13, 8), 1),
+                                          ((1, 11, 12, 24), 2)], ids=str)
 def test_depthwise_int8_pixel_groups_on_threads(threads, shape, stride, monkeypatch):
     """The 3x3 integer depthwise in pixel groups (four at stride 1, two at stride 2, the
-    border and leftover pixels one by one), split over threads by output rows."""
+    border and leftover pixels one by one), split over threads by output rows: 16-channel
+    register tiles and a masked tail of 8 channels."""
     from edgelite.interpreter import Interpreter
     from edgelite.kernels import threads as kernel_threads
     from edgelite.schema import write

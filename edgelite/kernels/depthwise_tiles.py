@@ -1,0 +1,149 @@
+"""Register tiles of the integer 3x3 depthwise kernel: 16 channels x a few output pixels.
+
+LLVM vectorizes a plain loop over channels 16 wide and interleaves it 4 times, so its
+vector body needs 64 channels: a MobileNet layer of 16, 48 or 96 channels spends all or
+part of every pixel group in the scalar remainder (measured: 6-11 G multiply-adds/s at
+48 channels, 21 at 144). These tiles are written as LLVM IR instead (numba intrinsics,
+target-independent vector types, as ``gemm_f32``): one tile takes 16 channels, loads
+each input pixel of the three rows once as bytes, widens them to float32, and sums the
+nine taps for ``npix`` output pixels in registers; a channel tail under 16 uses masked
+loads and stores.
+
+The sums are exact integers in float32 (the caller checks the bound: 9 products of an
+8-bit input and an 8-bit weight), so their order does not matter; each tile stores
+``sum - zpw`` (the input zero point's share, ``zp * sum(w)``, per channel), as the
+scalar pixel code does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+LANES = 16
+
+
+def _lane_mask(builder, bits):
+    """<16 x i1> from the low 16 bits of an i64."""
+    i64 = ir.IntType(64)
+    vec = ir.VectorType(i64, LANES)
+    splat = builder.shuffle_vector(
+        builder.insert_element(ir.Constant(vec, None), bits, ir.IntType(32)(0)),
+        ir.Constant(vec, None), ir.Constant(ir.VectorType(ir.IntType(32), LANES),
+                                            [0] * LANES))
+    lanes = builder.and_(splat, ir.Constant(vec, [1 << k for k in range(LANES)]))
+    return builder.icmp_unsigned("!=", lanes, ir.Constant(vec, [0] * LANES))
+
+
+def _tile_intrinsic(npix: int, stride: int, masked: bool):
+    """``o[p, :16] = sum_ij x[i, p*stride + j, :16] * w[i, j, :16] - zpw[:16]`` for
+    ``p < npix``: ``x`` int8 at ``rstride`` bytes per row and ``pstride`` per pixel, ``w`` float32 taps ``wstride`` floats apart,
+    ``o`` float32 pixels ``ostride`` floats apart. With ``masked``, only the lanes set
+    in ``mask`` are read and written."""
+    span = (npix - 1) * stride + 3
+
+    @intrinsic
+    def tile(typingctx, x, rstride, pstride, w, wstride, zpw, o, ostride, mask):
+        sig = types.void(x, rstride, pstride, w, wstride, zpw, o, ostride, mask)
+
+        def codegen(context, builder, signature, args):
+            i8, i32, i64, f32 = ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.FloatType()
+            vb, vf, vi = (ir.VectorType(i8, LANES), ir.VectorType(f32, LANES),
+                          ir.VectorType(i32, LANES))
+            bools = ir.VectorType(ir.IntType(1), LANES)
+            mod = builder.module
+            fma = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(vf, [vf, vf, vf]), "llvm.fmuladd.v16f32")
+            x_, rs_, ps_, w_, ws_, z_, o_, os_, m_ = (
+                context.cast(builder, v, t, types.int64) for v, t in zip(args, signature.args))
+            lanes = _lane_mask(builder, m_) if masked else None
+            if masked:
+                load_b = cgutils.get_or_insert_function(
+                    mod, ir.FunctionType(vb, [vb.as_pointer(), i32, bools, vb]),
+                    "llvm.masked.load.v16i8.p0")
+                load_f = cgutils.get_or_insert_function(
+                    mod, ir.FunctionType(vf, [vf.as_pointer(), i32, bools, vf]),
+                    "llvm.masked.load.v16f32.p0")
+                store_f = cgutils.get_or_insert_function(
+                    mod, ir.FunctionType(ir.VoidType(), [vf, vf.as_pointer(), i32, bools]),
+                    "llvm.masked.store.v16f32.p0")
+
+            def bytes_at(address):
+                ptr = builder.inttoptr(address, vb.as_pointer())
+                if masked:
+                    raw = builder.call(load_b, [ptr, i32(1), lanes, ir.Constant(vb, None)])
+                else:
+                    raw = builder.load(ptr, align=1)
+                return builder.sitofp(builder.sext(raw, vi), vf)
+
+            def floats_at(address):
+                ptr = builder.inttoptr(address, vf.as_pointer())
+                if masked:
+                    return builder.call(load_f, [ptr, i32(4), lanes, ir.Constant(vf, None)])
+                return builder.load(ptr, align=4)
+
+            taps = [floats_at(builder.add(w_, builder.mul(i64(4 * t), ws_)))
+                    for t in range(9)]
+            sums = [ir.Constant(vf, [0.0] * LANES) for _ in range(npix)]
+            for i in range(3):
+                row = builder.add(x_, builder.mul(i64(i), rs_))
+                pixels = [bytes_at(builder.add(row, builder.mul(i64(q), ps_)))
+                          for q in range(span)]
+                for p in range(npix):
+                    for j in range(3):
+                        sums[p] = builder.call(
+                            fma, [pixels[p * stride + j], taps[3 * i + j], sums[p]])
+            zp_share = floats_at(z_)
+            for p in range(npix):
+                value = builder.fsub(sums[p], zp_share)
+                address = builder.add(o_, builder.mul(i64(4 * p), os_))
+                ptr = builder.inttoptr(address, vf.as_pointer())
+                if masked:
+                    builder.call(store_f, [value, ptr, i32(4), lanes])
+                else:
+                    builder.store(value, ptr, align=4)
+            return context.get_dummy_value()
+        return sig, codegen
+    return tile
+
+
+quad_s1, quad_s1_tail = _tile_intrinsic(4, 1, False), _tile_intrinsic(4, 1, True)
+pair_s2, pair_s2_tail = _tile_intrinsic(2, 2, False), _tile_intrinsic(2, 2, True)
+single, single_tail = _tile_intrinsic(1, 1, False), _tile_intrinsic(1, 1, True)
+
+
+@njit(cache=True, inline="always")
+def pixel_group(row0, rstride, zpw, w, o, ox, x0, stride, one):
+    """One group of output pixels starting at output column ``ox`` / input column
+    ``x0``: four at stride 1, two at stride 2, or with ``one`` a single pixel. ``row0``
+    the first of the three int8 input rows (``rstride`` bytes apart), ``w`` float32
+    ``[3, 3, C]``, ``zpw`` float32 ``[C]``, ``o`` float32 ``[pixels, C]``; all
+    C-contiguous."""
+    c = o.shape[1]
+    full = c - c % LANES
+    xa = np.int64(row0.ctypes.data) + x0 * c
+    wa, za = np.int64(w.ctypes.data), np.int64(zpw.ctypes.data)
+    oa = np.int64(o.ctypes.data) + ox * c * 4
+    every = np.int64((1 << LANES) - 1)
+    for cb in range(0, full, LANES):
+        if one:
+            single(xa + cb, rstride, c, wa + 4 * cb, c, za + 4 * cb, oa + 4 * cb, c, every)
+        elif stride == 1:
+            quad_s1(xa + cb, rstride, c, wa + 4 * cb, c, za + 4 * cb, oa + 4 * cb, c, every)
+        else:
+            pair_s2(xa + cb, rstride, c, wa + 4 * cb, c, za + 4 * cb, oa + 4 * cb, c, every)
+    if full < c:
+        tail = np.int64((1 << (c - full)) - 1)
+        cb = full
+        if one:
+            single_tail(xa + cb, rstride, c, wa + 4 * cb, c, za + 4 * cb, oa + 4 * cb, c,
+                        tail)
+        elif stride == 1:
+            quad_s1_tail(xa + cb, rstride, c, wa + 4 * cb, c, za + 4 * cb, oa + 4 * cb, c,
+                         tail)
+        else:
+            pair_s2_tail(xa + cb, rstride, c, wa + 4 * cb, c, za + 4 * cb, oa + 4 * cb, c,
+                         tail)
