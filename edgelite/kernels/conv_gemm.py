@@ -20,7 +20,7 @@ from numba import njit, prange
 from . import gemm_f32, gemm_vnni, threads
 from .gemm import SGEMM, sgemm
 from .gemm_f32 import gemm_tiles, implicit_row
-from .gemm_vnni import gemm_u8s8
+from .gemm_vnni import gemm_u8s8, gemm_u8s8_requant
 from .im2col import im2col, window_offsets
 from .requantize import q31_flat, requantize_affine
 from .views import view1d, view2d
@@ -197,21 +197,28 @@ def _int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine,
             for r in range(rows):
                 for j in range(k, kp):
                     a[r, j] = 0
-        acc = acc_p[:a.shape[0]]
-        gemm_u8s8(a, bp, corr, acc)
-        if acc.shape[1] == cout:
-            sums = acc[:rows]
-        else:   # drop the padding columns
-            sums = acc_c[:rows]
-            for r in range(rows):
-                src, dst = acc[r], sums[r]
-                for c in range(cout):
-                    dst[c] = src[c]
-        if q31:   # ruy's fixed-point rounding where the float64 affine form is not exact
-            q31_flat(view1d(sums), q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
-                     view1d(out2d[b0:b1]))
+        if not q31:   # requantized in the tile's store
+            gemm_u8s8_requant(a, bp, corr, affine[0], affine[1], lo, hi, out2d[b0:b1], rows)
         else:
-            requantize_affine(view1d(sums), affine, lo, hi, view1d(out2d[b0:b1]))
+            _q31_block(a, bp, corr, acc_p, acc_c, q, out2d, b0, b1, rows, cout)
+
+
+@njit(cache=True, inline="always")
+def _q31_block(a, bp, corr, acc_p, acc_c, q, out2d, b0, b1, rows, cout):
+    """One block's int32 sums, then ruy's fixed-point rounding (where the float64
+    affine form is not exact)."""
+    acc = acc_p[:a.shape[0]]
+    gemm_u8s8(a, bp, corr, acc)
+    if acc.shape[1] == cout:
+        sums = acc[:rows]
+    else:   # drop the padding columns
+        sums = acc_c[:rows]
+        for r in range(rows):
+            src, dst = acc[r], sums[r]
+            for c in range(cout):
+                dst[c] = src[c]
+    q31_flat(view1d(sums), q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
+             view1d(out2d[b0:b1]))
 
 
 @njit(cache=True)
@@ -270,8 +277,14 @@ def _prepare_int_vnni(gemm, zp_in: float, epilogue):
     kp, np16 = bp.shape[1] * 4, bp.shape[0] * gemm_vnni.PANEL
     parts = threads.parts(ctx, max(1, rows // 16), rows * k * cout)
     cols = ctx.scratch((parts, block4, kp), np.uint8)
-    acc_p = ctx.scratch((parts, block4, np16), np.int32)
-    acc_c = ctx.scratch((parts, block, cout), np.int32)
+    # the int32 sums go through memory only for the Q31 epilogue; the affine one is
+    # applied in the tiles' store (per column, padded to whole panels)
+    # (acc_c's rows are the block size either way)
+    acc_p = ctx.scratch((parts, block4 if q31 else 0, np16), np.int32)
+    acc_c = ctx.scratch((parts, block, cout if q31 else 0), np.int32)
+    per_column = np.zeros((2, np16))   # affine's scale and offset, once per column
+    if not q31:
+        per_column[:, :cout] = affine[:, :cout]
     flip = np.uint8(128 if x_dtype == np.int8 else 0)
     corr = np.zeros(np16, np.int32)
     corr[:cout] = int(flip) * gemm.colsum
@@ -282,8 +295,8 @@ def _prepare_int_vnni(gemm, zp_in: float, epilogue):
     def run(ins, outs, scratch):
         cols_u = scratch[cols]
         kernel_fn(ins[0], cols_u.view(x_dtype), cols_u, scratch[acc_p], scratch[acc_c], bp,
-                  corr, flip, pad, affine, lo64, hi64, q31, q, outs[0].reshape(rows, cout),
-                  gemm.direct, *geometry)
+                  corr, flip, pad, per_column, lo64, hi64, q31, q,
+                  outs[0].reshape(rows, cout), gemm.direct, *geometry)
     return run
 
 

@@ -52,17 +52,25 @@ def _available() -> bool:
 AVAILABLE = _available()
 
 
-def _tile_intrinsic(panels: int):
+def _tile_intrinsic(panels: int, requant: bool = False):
     """An intrinsic computing a ``MR x 16*panels`` int32 tile ``c = a @ b - corr``: ``a``
     uint8 rows of ``4 * kq`` bytes (row stride ``lda`` bytes), ``b`` the first of
     ``panels`` packed panels (``pstride`` bytes apart), ``corr`` int32 per column, ``c``
-    int32 (row stride ``ldc`` elements)."""
+    int32 (row stride ``ldc`` elements).
+
+    With ``requant`` the tile is requantized as it is stored, as ``requantize_affine``
+    does (``trunc(clamp(c * scale + offset, lo, hi))``, low 8 bits kept): ``scale``,
+    ``offset`` float64 per column, ``c`` then 8-bit rows of ``ldc`` bytes, of which the
+    first ``nrows`` are stored and, in the tile's last panel, the columns set in
+    ``mask``."""
     @intrinsic
-    def tile(typingctx, a, lda, b, pstride, kq, corr, c, ldc):
-        sig = types.void(a, lda, b, pstride, kq, corr, c, ldc)
+    def tile(typingctx, a, lda, b, pstride, kq, corr, c, ldc, scale, offset, lo, hi, nrows,
+             mask):
+        sig = types.void(a, lda, b, pstride, kq, corr, c, ldc, scale, offset, lo, hi, nrows,
+                         mask)
 
         def codegen(context, builder, signature, args):
-            a_, lda_, b_, pstride_, kq_, corr_, c_, ldc_ = args
+            a_, lda_, b_, pstride_, kq_, corr_, c_, ldc_ = args[:8]
             i8, i32, i64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
             v16, v64 = ir.VectorType(i32, PANEL), ir.VectorType(i8, 64)
             dot = cgutils.get_or_insert_function(
@@ -95,11 +103,15 @@ def _tile_intrinsic(panels: int):
                     for j in range(panels):
                         acc = builder.load(accs[i][j])
                         builder.store(builder.call(dot, [acc, lanes, b_vecs[j]]), accs[i][j])
-            c_base = builder.inttoptr(c_, i32.as_pointer())
             corr_base = builder.inttoptr(corr_, i32.as_pointer())
             corr_vecs = [builder.load(builder.bitcast(builder.gep(corr_base, [i64(PANEL * j)]),
                                                       v16.as_pointer()), align=4)
                          for j in range(panels)]
+            if requant:
+                _store_requantized(context, builder, signature, args, accs, corr_vecs,
+                                   panels, ldc64)
+                return context.get_dummy_value()
+            c_base = builder.inttoptr(c_, i32.as_pointer())
             for i in range(MR):
                 for j in range(panels):
                     ptr = builder.gep(c_base, [builder.add(builder.mul(i64(i), ldc64),
@@ -111,8 +123,63 @@ def _tile_intrinsic(panels: int):
     return tile
 
 
+def _store_requantized(context, builder, signature, args, accs, corr_vecs, panels, ldc64):
+    """The ``requant`` store of ``_tile_intrinsic``."""
+    c_, scale_, offset_, lo_, hi_, nrows_, mask_ = (args[6], *args[8:])
+    i1, i8, i32, i64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+    f64 = ir.DoubleType()
+    vd, vi, vb = (ir.VectorType(f64, PANEL), ir.VectorType(i32, PANEL),
+                  ir.VectorType(i8, PANEL))
+    bools = ir.VectorType(i1, PANEL)
+    mod = builder.module
+    fma = cgutils.get_or_insert_function(mod, ir.FunctionType(vd, [vd, vd, vd]),
+                                         "llvm.fmuladd.v16f64")
+    mstore = cgutils.get_or_insert_function(
+        mod, ir.FunctionType(ir.VoidType(), [vb, vb.as_pointer(), i32, bools]),
+        "llvm.masked.store.v16i8.p0")
+    sig_args = signature.args
+    lo = context.cast(builder, lo_, sig_args[10], types.float64)
+    hi = context.cast(builder, hi_, sig_args[11], types.float64)
+    nrows = context.cast(builder, nrows_, sig_args[12], types.int64)
+    bits = context.cast(builder, mask_, sig_args[13], types.int64)
+
+    def splat(value, vec_type):
+        one = builder.insert_element(ir.Constant(vec_type, None), value, i32(0))
+        return builder.shuffle_vector(one, ir.Constant(vec_type, None),
+                                      ir.Constant(ir.VectorType(i32, PANEL), [0] * PANEL))
+
+    lo_v, hi_v = splat(lo, vd), splat(hi, vd)
+    bits_v = splat(bits, ir.VectorType(i64, PANEL))
+    last = builder.icmp_unsigned(
+        "!=", builder.and_(bits_v, ir.Constant(ir.VectorType(i64, PANEL),
+                                               [1 << k for k in range(PANEL)])),
+        ir.Constant(ir.VectorType(i64, PANEL), [0] * PANEL))
+    full = ir.Constant(bools, [1] * PANEL)
+    scale_base = builder.inttoptr(scale_, f64.as_pointer())
+    offset_base = builder.inttoptr(offset_, f64.as_pointer())
+    scales = [builder.load(builder.bitcast(builder.gep(scale_base, [i64(PANEL * j)]),
+                                           vd.as_pointer()), align=8) for j in range(panels)]
+    offsets = [builder.load(builder.bitcast(builder.gep(offset_base, [i64(PANEL * j)]),
+                                            vd.as_pointer()), align=8) for j in range(panels)]
+    c_base = builder.inttoptr(c_, i8.as_pointer())
+    for i in range(MR):
+        with builder.if_then(builder.icmp_signed("<", i64(i), nrows)):
+            for j in range(panels):
+                v = builder.sub(builder.load(accs[i][j]), corr_vecs[j])
+                r = builder.call(fma, [builder.sitofp(v, vd), scales[j], offsets[j]])
+                r = builder.select(builder.fcmp_ordered(">", r, lo_v), r, lo_v)
+                r = builder.select(builder.fcmp_ordered("<", r, hi_v), r, hi_v)
+                out = builder.trunc(builder.fptosi(r, vi), vb)
+                ptr = builder.gep(c_base, [builder.add(builder.mul(i64(i), ldc64),
+                                                       i64(PANEL * j))])
+                builder.call(mstore, [out, builder.bitcast(ptr, vb.as_pointer()), i32(1),
+                                      last if j == panels - 1 else full])
+
+
 _tile4 = _tile_intrinsic(4)
 _tile1 = _tile_intrinsic(1)
+_tile4_rq = _tile_intrinsic(4, True)
+_tile1_rq = _tile_intrinsic(1, True)
 
 
 @njit(cache=True, inline="always")
@@ -131,11 +198,42 @@ def gemm_u8s8(a, bp, corr, c):
         p = 0
         while p + 4 <= panels:
             _tile4(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
-                   cr + p * PANEL * 4, ldc)
+                   cr + p * PANEL * 4, ldc, 0, 0, 0.0, 0.0, MR, 0)
             p += 4
         while p < panels:
             _tile1(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
-                   cr + p * PANEL * 4, ldc)
+                   cr + p * PANEL * 4, ldc, 0, 0, 0.0, 0.0, MR, 0)
+            p += 1
+
+
+@njit(cache=True)
+def gemm_u8s8_requant(a, bp, corr, scale, offset, lo, hi, out, rows):
+    """``out[:rows] = requantize(a[:rows] @ B - corr)`` (``requantize_affine``'s
+    arithmetic per column, ``scale``/``offset`` float64 ``[16 * panels]``), 8-bit
+    ``out`` ``[rows, N]`` with contiguous rows; ``a`` as for ``gemm_u8s8`` (its rows
+    past ``rows`` are computed, not stored)."""
+    panels, kq = bp.shape[0], bp.shape[1]
+    n = out.shape[1]
+    pstride = kq * 64
+    lda, ldo = np.int64(a.strides[0]), np.int64(out.strides[0])
+    b0, k0 = np.int64(bp.ctypes.data), np.int64(corr.ctypes.data)
+    s0, o0 = np.int64(scale.ctypes.data), np.int64(offset.ctypes.data)
+    last = np.int64((1 << (n - PANEL * (panels - 1))) - 1)
+    every = np.int64((1 << PANEL) - 1)
+    for r in range(0, rows, MR):
+        ar = np.int64(a.ctypes.data) + r * lda
+        cr = np.int64(out.ctypes.data) + r * ldo
+        valid = min(MR, rows - r)
+        p = 0
+        while p + 4 <= panels:
+            _tile4_rq(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
+                      cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
+                      valid, last if p + 4 == panels else every)
+            p += 4
+        while p < panels:
+            _tile1_rq(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
+                      cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
+                      valid, last if p + 1 == panels else every)
             p += 1
 
 
