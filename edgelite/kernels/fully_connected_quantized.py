@@ -128,16 +128,15 @@ def prepare_fully_connected_quantized(ctx: PrepareContext, rows: int, units: int
 def _few_rows_vnni(ctx: PrepareContext, x, wq, rows, units, fixed, bias, has_bias,
                    correction, tail) -> Run:
     """A few rows on the exact AVX-512 VNNI GEMM (gemm_vnni.py): the int32 sums that
-    ``_int_gemm_rows32`` computes, from a 4-row tile (MobileNet's 1280x1000 classifier:
-    63 -> ~15 us)."""
+    ``_int_gemm_rows32`` computes, from 4-row tiles and single-row ones for the rest
+    (MobileNet's 1280x1000 classifier, one row, in the model: 63 -> ~15 us)."""
     bp = gemm_vnni.pack(np.ascontiguousarray(wq.T).astype(np.int8))
     kp, np16 = bp.shape[1] * 4, bp.shape[0] * gemm_vnni.PANEL
-    m = -(-rows // gemm_vnni.MR) * gemm_vnni.MR
     flip = np.uint8(128 if x.dtype == np.int8 else 0)
     corr = np.zeros(np16, np.int32)
     corr[:units] = int(flip) * wq.astype(np.int64).sum(axis=1)
-    a_i = ctx.scratch((m, kp), np.uint8)
-    acc_i = ctx.scratch((m, np16), np.int32)
+    a_i = ctx.scratch((rows, kp), np.uint8)
+    acc_i = ctx.scratch((rows, np16), np.int32)
     depth = wq.shape[1]
 
     def run_vnni(ins, outs, scratch):

@@ -52,8 +52,8 @@ def _available() -> bool:
 AVAILABLE = _available()
 
 
-def _tile_intrinsic(panels: int, requant: bool = False):
-    """An intrinsic computing a ``MR x 16*panels`` int32 tile ``c = a @ b - corr``: ``a``
+def _tile_intrinsic(panels: int, requant: bool = False, mr: int = MR):
+    """An intrinsic computing a ``mr x 16*panels`` int32 tile ``c = a @ b - corr``: ``a``
     uint8 rows of ``4 * kq`` bytes (row stride ``lda`` bytes), ``b`` the first of
     ``panels`` packed panels (``pstride`` bytes apart), ``corr`` int32 per column, ``c``
     int32 (row stride ``ldc`` elements).
@@ -82,7 +82,7 @@ def _tile_intrinsic(panels: int, requant: bool = False):
                                                   signature.args[4], signature.args[7])))
             zero = ir.Constant(v16, [0] * PANEL)
             accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(panels)]
-                    for _ in range(MR)]
+                    for _ in range(mr)]
             a_base = builder.inttoptr(a_, i8.as_pointer())
             b_base = builder.inttoptr(b_, i8.as_pointer())
             lanes0 = ir.Constant(ir.VectorType(i32, PANEL), [0] * PANEL)
@@ -94,7 +94,7 @@ def _tile_intrinsic(panels: int, requant: bool = False):
                                       builder.mul(loop.index, i64(64)))
                     ptr = builder.bitcast(builder.gep(b_base, [off]), v64.as_pointer())
                     b_vecs.append(builder.load(ptr, align=1))
-                for i in range(MR):
+                for i in range(mr):
                     ptr = builder.gep(a_base, [builder.add(builder.mul(i64(i), lda64), k4)])
                     word = builder.load(builder.bitcast(ptr, i32.as_pointer()), align=1)
                     lanes = builder.insert_element(ir.Constant(v16, None), word, i32(0))
@@ -109,10 +109,10 @@ def _tile_intrinsic(panels: int, requant: bool = False):
                          for j in range(panels)]
             if requant:
                 _store_requantized(context, builder, signature, args, accs, corr_vecs,
-                                   panels, ldc64)
+                                   panels, ldc64, mr)
                 return context.get_dummy_value()
             c_base = builder.inttoptr(c_, i32.as_pointer())
-            for i in range(MR):
+            for i in range(mr):
                 for j in range(panels):
                     ptr = builder.gep(c_base, [builder.add(builder.mul(i64(i), ldc64),
                                                            i64(PANEL * j))])
@@ -123,7 +123,8 @@ def _tile_intrinsic(panels: int, requant: bool = False):
     return tile
 
 
-def _store_requantized(context, builder, signature, args, accs, corr_vecs, panels, ldc64):
+def _store_requantized(context, builder, signature, args, accs, corr_vecs, panels, ldc64,
+                       mr):
     """The ``requant`` store of ``_tile_intrinsic``."""
     c_, scale_, offset_, lo_, hi_, nrows_, mask_ = (args[6], *args[8:])
     i1, i8, i32, i64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -162,7 +163,7 @@ def _store_requantized(context, builder, signature, args, accs, corr_vecs, panel
     offsets = [builder.load(builder.bitcast(builder.gep(offset_base, [i64(PANEL * j)]),
                                             vd.as_pointer()), align=8) for j in range(panels)]
     c_base = builder.inttoptr(c_, i8.as_pointer())
-    for i in range(MR):
+    for i in range(mr):
         with builder.if_then(builder.icmp_signed("<", i64(i), nrows)):
             for j in range(panels):
                 v = builder.sub(builder.load(accs[i][j]), corr_vecs[j])
@@ -180,6 +181,8 @@ _tile4 = _tile_intrinsic(4)
 _tile1 = _tile_intrinsic(1)
 _tile4_rq = _tile_intrinsic(4, True)
 _tile1_rq = _tile_intrinsic(1, True)
+_row4 = _tile_intrinsic(4, False, 1)   # single rows: a few-row FULLY_CONNECTED's last ones
+_row1 = _tile_intrinsic(1, False, 1)
 
 
 @njit(cache=True, inline="always")
@@ -253,18 +256,32 @@ def pack(w: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def rows_u8s8(x, a, flip, bp, corr, c):
     """``c[:rows] = x @ B - corr`` for a few int8/uint8 rows ``x`` ``[rows, K]``: copied
-    into ``a`` (uint8 ``[>= rows rounded up to MR, 4 * kq]``) with the sign bit ``flip``
-    applied and K padded with zeros, then ``gemm_u8s8``."""
+    into ``a`` (uint8 ``[>= rows, 4 * kq]``) with the sign bit ``flip`` applied and K
+    padded with zeros; whole groups of MR rows in 4-row tiles, the rest row by row (a
+    4-row tile over one row would do four times the work)."""
     rows, k = x.shape
-    m = -(-rows // MR) * MR
-    for r in range(m):
-        dst = a[r]
-        if r < rows:
-            src = x[r]
-            for j in range(k):
-                dst[j] = np.uint8(src[j]) ^ flip
-            for j in range(k, dst.shape[0]):
-                dst[j] = 0
-        else:
-            dst[:] = 0
-    gemm_u8s8(a[:m], bp, corr, c[:m])
+    for r in range(rows):
+        dst, src = a[r], x[r]
+        for j in range(k):
+            dst[j] = np.uint8(src[j]) ^ flip
+        for j in range(k, dst.shape[0]):
+            dst[j] = 0
+    whole = rows // MR * MR
+    if whole:
+        gemm_u8s8(a[:whole], bp, corr, c[:whole])
+    panels, kq = bp.shape[0], bp.shape[1]
+    pstride = kq * 64
+    lda, ldc = np.int64(a.strides[0]), np.int64(c.strides[0] // 4)
+    b0, k0 = np.int64(bp.ctypes.data), np.int64(corr.ctypes.data)
+    for r in range(whole, rows):
+        ar = np.int64(a.ctypes.data) + r * lda
+        cr = np.int64(c.ctypes.data) + r * c.strides[0]
+        p = 0
+        while p + 4 <= panels:
+            _row4(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
+                  cr + p * PANEL * 4, ldc, 0, 0, 0.0, 0.0, 1, 0)
+            p += 4
+        while p < panels:
+            _row1(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
+                  cr + p * PANEL * 4, ldc, 0, 0, 0.0, 0.0, 1, 0)
+            p += 1

@@ -112,11 +112,13 @@ def test_conv2d_int_gemm_paths(gemm_path, case, threads, monkeypatch):
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype,rows,units,depth", [
-    (np.int8, 1, 1000, 130), (np.int8, 3, 7, 1300), (np.uint8, 2, 20, 33)], ids=str)
+    (np.int8, 1, 1000, 130), (np.int8, 3, 7, 1300), (np.uint8, 2, 20, 33),
+    (np.int8, 4, 70, 40)], ids=str)   # 4 rows: one 4-row tile; fewer: single rows
 def test_fully_connected_few_rows_on_both_paths(path, dtype, rows, units, depth,
                                                 monkeypatch):
-    """Integer FULLY_CONNECTED over a few rows: one VNNI tile where the CPU has it, else
-    the int32 dot products; bit-exact with LiteRT either way."""
+    """Integer FULLY_CONNECTED over a few rows: VNNI tiles (4-row, then single rows)
+    where the CPU has them, else the int32 dot products; bit-exact with LiteRT either
+    way."""
     from edgelite.kernels import fully_connected_quantized as fcq
 
     if path == "sgemm":
