@@ -251,6 +251,9 @@ class SubgraphExecutor:
             step.outs = [None if k in step.dynamic else self.arrays[t]
                          for k, t in enumerate(step.tensor_outs)]
             step.scratch = [scratch[(s, k)] for k in range(len(step.scratch_requests))]
+            bind = getattr(step.run, "bind", None)
+            if bind is not None:   # a kernel making its views of the arena once (kernels/api)
+                bind(step.ins, step.outs, step.scratch)
 
     def _view(self, offset: int, shape, dtype) -> np.ndarray:
         nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize

@@ -34,6 +34,11 @@ import numpy as np
 from ..schema import ir
 
 Run = Callable[[list, list, list], None]
+# A Run may carry ``run.bind(ins, outs, scratch)``: the executor calls it once, when it has
+# placed the arena (before ``allocate_tensors`` returns), so that the kernel can make its
+# views and reshapes of those arrays there rather than on every invoke. ``run`` must still
+# work on other arrays (a step prepared at invoke time gets fresh ones): it rebinds when
+# ``outs[0]`` is not the array it bound.
 
 
 class PrepareError(RuntimeError):

@@ -166,8 +166,9 @@ def conv_int_rows_parallel(fn, x, cols, acc, wm, pad, affine, lo, hi, out2d, dir
 # outputs, bit for bit.
 @njit(cache=True, inline="always")
 def _int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine, lo, hi,
-                   q31, q, out2d, r0, r1, direct, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
-                   offsets):
+                   q31, qa, qi, out2d, r0, r1, direct, geo, offsets):
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = (geo[0], geo[1], geo[2], geo[3], geo[4],
+                                              geo[5], geo[6], geo[7], geo[8], geo[9])
     cin = x.shape[3]
     k = cin if direct else offsets.shape[0]
     kp, cout = cols_u.shape[1], out2d.shape[1]
@@ -200,11 +201,11 @@ def _int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine,
         if not q31:   # requantized in the tile's store
             gemm_u8s8_requant(a, bp, corr, affine[0], affine[1], lo, hi, out2d[b0:b1], rows)
         else:
-            _q31_block(a, bp, corr, acc_p, acc_c, q, out2d, b0, b1, rows, cout)
+            _q31_block(a, bp, corr, acc_p, acc_c, qa, qi, out2d, b0, b1, rows, cout)
 
 
 @njit(cache=True, inline="always")
-def _q31_block(a, bp, corr, acc_p, acc_c, q, out2d, b0, b1, rows, cout):
+def _q31_block(a, bp, corr, acc_p, acc_c, qa, qi, out2d, b0, b1, rows, cout):
     """One block's int32 sums, then ruy's fixed-point rounding (where the float64
     affine form is not exact)."""
     acc = acc_p[:a.shape[0]]
@@ -217,43 +218,41 @@ def _q31_block(a, bp, corr, acc_p, acc_c, q, out2d, b0, b1, rows, cout):
             src, dst = acc[r], sums[r]
             for c in range(cout):
                 dst[c] = src[c]
-    q31_flat(view1d(sums), q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
+    q31_flat(view1d(sums), qa[0], qa[1], qa[2], qa[3], qa[4], qi[0], qi[1], qi[2],
              view1d(out2d[b0:b1]))
 
 
 @njit(cache=True)
 def conv_int_rows_vnni(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad, affine, lo, hi,
-                       q31, q, out2d, direct, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
-                       offsets):
+                       q31, qa, qi, out2d, direct, geo, offsets):
     _int_rows_vnni(x, cols_x[0], cols_u[0], acc_p[0], acc_c[0], bp, corr, flip, pad, affine,
-                   lo, hi, q31, q, out2d, 0, out2d.shape[0], direct, kh, kw, sh, sw, dh, dw,
-                   ph, pw, oh, ow, offsets)
+                   lo, hi, q31, qa, qi, out2d, 0, out2d.shape[0], direct, geo, offsets)
 
 
 @njit(cache=True, parallel=True)
 def conv_int_rows_vnni_parallel(x, cols_x, cols_u, acc_p, acc_c, bp, corr, flip, pad,
-                                affine, lo, hi, q31, q, out2d, direct, kh, kw, sh, sw, dh,
-                                dw, ph, pw, oh, ow, offsets):
+                                affine, lo, hi, q31, qa, qi, out2d, direct, geo, offsets):
     parts, rows = cols_u.shape[0], out2d.shape[0]
     for p in prange(parts):
         _int_rows_vnni(x, cols_x[p], cols_u[p], acc_p[p], acc_c[p], bp, corr, flip, pad,
-                       affine, lo, hi, q31, q, out2d, p * rows // parts,
-                       (p + 1) * rows // parts, direct, kh, kw, sh, sw, dh, dw, ph, pw, oh,
-                       ow, offsets)
+                       affine, lo, hi, q31, qa, qi, out2d, p * rows // parts,
+                       (p + 1) * rows // parts, direct, geo, offsets)
 
 
 def _epilogue_args(finish, params):
-    """(q31, affine, lo, hi, q, tiled length) for the kernels taking either epilogue:
-    ``requantize_affine``'s parameters, or ``q31_flat``'s (bias, multiplier, left,
-    right, nudge tiled, then zero point, lo, hi), the unused one as placeholders."""
+    """(q31, affine, lo, hi, qa, qi, tiled length) for the kernels taking either epilogue:
+    ``requantize_affine``'s parameters, or ``q31_flat``'s as two arrays (``qa``: bias,
+    multiplier, left, right, nudge tiled, int32 ``[5, L]``; ``qi``: zero point, lo, hi,
+    int64), the unused one as placeholders. (Arrays, not a tuple of eight: numba takes a
+    heterogeneous tuple argument apart on every call, ~0.6 us.)"""
     q31 = finish is q31_flat
     if q31:
-        q = (*(np.ascontiguousarray(v, np.int32) for v in params[:5]),
-             *(np.int64(v) for v in params[5:]))
-        return True, np.zeros((2, 1)), np.float64(0), np.float64(0), q, q[0].shape[0]
+        qa = np.ascontiguousarray(np.stack([np.asarray(v, np.int32) for v in params[:5]]))
+        qi = np.array([int(v) for v in params[5:]], np.int64)
+        return True, np.zeros((2, 1)), np.float64(0), np.float64(0), qa, qi, qa.shape[1]
     affine, lo, hi = params
-    q = tuple(np.zeros(1, np.int32) for _ in range(5)) + (np.int64(0),) * 3
-    return False, affine, np.float64(lo), np.float64(hi), q, affine.shape[1]
+    return (False, affine, np.float64(lo), np.float64(hi), np.zeros((5, 1), np.int32),
+            np.zeros(3, np.int64), affine.shape[1])
 
 
 def _prepare_int_vnni(gemm, zp_in: float, epilogue):
@@ -266,10 +265,9 @@ def _prepare_int_vnni(gemm, zp_in: float, epilogue):
             or gemm.groups != 1 or gemm.k > 60_000 or w.size == 0 \
             or w.min() < -128 or w.max() > 127:
         return None
-    q31, affine, lo64, hi64, q, tiled = epilogue
+    q31, affine, lo64, hi64, qa, qi, tiled = epilogue
     k, cout = gemm.k, gemm.cout
     rows = gemm.n * gemm.rows
-    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = gemm.geometry
     tile = tiled // cout
     block = max(tile, min(rows, _BLOCK_BYTES // (k + 8 * cout)) // tile * tile)
     block4 = -(-block // 4) * 4
@@ -289,14 +287,23 @@ def _prepare_int_vnni(gemm, zp_in: float, epilogue):
     corr = np.zeros(np16, np.int32)
     corr[:cout] = int(flip) * gemm.colsum
     pad = x_dtype.type(int(zp_in))
-    geometry = (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, gemm.offsets)
+    geo = np.array(gemm.geometry, np.int64)
+    offsets, direct = gemm.offsets, gemm.direct
     kernel_fn = conv_int_rows_vnni_parallel if parts > 1 else conv_int_rows_vnni
+    views = [None, None]   # outs[0], and the arguments made from it and the scratch
+
+    def bind(ins, outs, scratch):
+        cols_u = scratch[cols]
+        views[:] = [outs[0], (cols_u.view(x_dtype), cols_u, scratch[acc_p], scratch[acc_c],
+                              outs[0].reshape(rows, cout))]
 
     def run(ins, outs, scratch):
-        cols_u = scratch[cols]
-        kernel_fn(ins[0], cols_u.view(x_dtype), cols_u, scratch[acc_p], scratch[acc_c], bp,
-                  corr, flip, pad, per_column, lo64, hi64, q31, q,
-                  outs[0].reshape(rows, cout), gemm.direct, *geometry)
+        if views[0] is not outs[0]:   # bound at planning; other arrays (a lazy step): again
+            bind(ins, outs, scratch)
+        cols_x, cols_u, a_p, a_c, out2d = views[1]
+        kernel_fn(ins[0], cols_x, cols_u, a_p, a_c, bp, corr, flip, pad, per_column, lo64,
+                  hi64, q31, qa, qi, out2d, direct, geo, offsets)
+    run.bind = bind
     return run
 
 
@@ -306,7 +313,7 @@ def prepare_int(gemm, zp_in: float, finish, params):
     ``q31_flat``: on the VNNI GEMM where it applies; else, for the affine epilogue and
     float32-exact sums, on the float32 sgemm; None otherwise."""
     epilogue = _epilogue_args(finish, params)
-    run = _prepare_int_implicit(gemm, zp_in, *epilogue[:5]) or \
+    run = _prepare_int_implicit(gemm, zp_in, *epilogue[:6]) or \
         _prepare_int_vnni(gemm, zp_in, epilogue)
     if run is not None:
         return run
@@ -422,8 +429,8 @@ def prepare_implicit(ctx, x_shape, kernel, strides, dilations, pads, outs, packe
 # cells hold the input zero point, as the im2col path pads), the tiles' float32 sums exact
 # (the caller checked their bound), each output row requantized as the other paths do.
 @njit(cache=True, inline="always")
-def _int_implicit_rows(xp, offs, wp, zero_bias, sums, affine, lo, hi, q31, q, out4, sh, sw,
-                       y0, y1):
+def _int_implicit_rows(xp, offs, wp, zero_bias, sums, affine, lo, hi, q31, qa, qi, out4, sh,
+                       sw, y0, y1):
     cin, cout = xp.shape[3], out4.shape[3]
     inf = np.float32(np.inf)
     for n in range(out4.shape[0]):
@@ -432,30 +439,30 @@ def _int_implicit_rows(xp, offs, wp, zero_bias, sums, affine, lo, hi, q31, q, ou
             implicit_row(xrow, sw * cin, offs, wp, zero_bias, -inf, inf, sums, cout)
             flat, o = view1d(sums), view1d(out4[n, oy])
             if q31:
-                q31_flat(flat, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], o)
+                q31_flat(flat, qa[0], qa[1], qa[2], qa[3], qa[4], qi[0], qi[1], qi[2], o)
             else:
                 requantize_affine(flat, affine, lo, hi, o)
 
 
 @njit(cache=True)
-def conv_int_implicit(x, xp, pad, offs, wp, zero_bias, sums, affine, lo, hi, q31, q, out4,
-                      sh, sw, ph, pw):
+def conv_int_implicit(x, xp, pad, offs, wp, zero_bias, sums, affine, lo, hi, q31, qa, qi,
+                      out4, sh, sw, ph, pw):
     _bordered(x, xp, ph, pw, pad)
-    _int_implicit_rows(xp, offs, wp, zero_bias, sums[0], affine, lo, hi, q31, q, out4, sh,
-                       sw, 0, out4.shape[1])
+    _int_implicit_rows(xp, offs, wp, zero_bias, sums[0], affine, lo, hi, q31, qa, qi, out4,
+                       sh, sw, 0, out4.shape[1])
 
 
 @njit(cache=True, parallel=True)
 def conv_int_implicit_parallel(x, xp, pad, offs, wp, zero_bias, sums, affine, lo, hi, q31,
-                               q, out4, sh, sw, ph, pw):
+                               qa, qi, out4, sh, sw, ph, pw):
     _bordered(x, xp, ph, pw, pad)
     parts, oh = sums.shape[0], out4.shape[1]
     for p in prange(parts):
-        _int_implicit_rows(xp, offs, wp, zero_bias, sums[p], affine, lo, hi, q31, q, out4,
-                           sh, sw, p * oh // parts, (p + 1) * oh // parts)
+        _int_implicit_rows(xp, offs, wp, zero_bias, sums[p], affine, lo, hi, q31, qa, qi,
+                           out4, sh, sw, p * oh // parts, (p + 1) * oh // parts)
 
 
-def _prepare_int_implicit(gemm, zp_in: float, q31: bool, affine, lo64, hi64, q):
+def _prepare_int_implicit(gemm, zp_in: float, q31: bool, affine, lo64, hi64, qa, qi):
     """The integer conv over 1-4 input channels (a first layer) read in place, or None:
     8-bit input, one group, a kernel larger than 1x1, float32-exact sums."""
     ctx = gemm.ctx
@@ -479,5 +486,5 @@ def _prepare_int_implicit(gemm, zp_in: float, q31: bool, affine, lo64, hi64, q):
 
     def run(ins, outs, scratch):
         kernel_fn(ins[0], scratch[xp], pad, offs, wp, zero_bias, scratch[sums], affine, lo64,
-                  hi64, q31, q, outs[0].reshape(out_shape), sh, sw, ph, pw)
+                  hi64, q31, qa, qi, outs[0].reshape(out_shape), sh, sw, ph, pw)
     return run
