@@ -139,6 +139,31 @@ def test_tensor_view_blocks_invoke_until_released():
     assert interp.get_tensor(0)[0, 0, 0, 0] == 1.0
 
 
+def test_kernels_binding_the_arena_keep_the_reference_check():
+    """A kernel may make its views of the arena once, when the executor binds it
+    (``Run.bind``): repeated invokes are then not taken for user references, and a real
+    one still blocks invoke. The int8 conv model takes such a kernel (every integer
+    CONV_2D path binds or runs without views)."""
+    from tests.kernels.test_conv_int import conv_options, quantized_model
+
+    model, x = quantized_model("CONV_2D", np.int8, (1, 9, 8, 16), (24, 1, 1, 16),
+                               conv_options(1, 1, "SAME", "NONE"))
+    interp = Interpreter(model_content=write(model))
+    interp.allocate_tensors()
+    index = interp.get_input_details()[0]["index"]
+    interp.set_tensor(index, x)
+    for _ in range(3):
+        interp.invoke()
+    first = interp.get_tensor(interp.get_output_details()[0]["index"])
+    held = interp.tensor(index)()
+    with pytest.raises(RuntimeError, match="at least 1 reference to internal data"):
+        interp.invoke()
+    del held
+    interp.invoke()
+    np.testing.assert_array_equal(interp.get_tensor(interp.get_output_details()[0]["index"]),
+                                  first)
+
+
 def test_invoke_allocates_no_tensor_memory():
     interp = _interpreter()
     interp.allocate_tensors()
