@@ -142,8 +142,8 @@ def test_tensor_view_blocks_invoke_until_released():
 def test_kernels_binding_the_arena_keep_the_reference_check():
     """A kernel may make its views of the arena once, when the executor binds it
     (``Run.bind``): repeated invokes are then not taken for user references, and a real
-    one still blocks invoke. The int8 conv model takes such a kernel (every integer
-    CONV_2D path binds or runs without views)."""
+    one still blocks invoke. The int8 1x1 conv takes such a kernel where the CPU has
+    AVX-512 VNNI (elsewhere its kernel makes no views, and the test checks only that)."""
     from tests.kernels.test_conv_int import conv_options, quantized_model
 
     model, x = quantized_model("CONV_2D", np.int8, (1, 9, 8, 16), (24, 1, 1, 16),
