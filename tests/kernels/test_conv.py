@@ -99,12 +99,16 @@ def test_im2col_in_several_blocks(opcode, monkeypatch):
         conv_case(opcode, (1, 3, 5, 7, 16), (2, 3, 3, 16, 8), conv3d_options(), seed=7)
 
 
-@pytest.mark.parametrize("opcode", ["CONV_2D", "DEPTHWISE_CONV_2D"])
-def test_nan_passes_through_the_fused_activation(opcode):
-    x, w, b = rand((1, 5, 5, 4), 31), rand((4, 3, 3, 4), 32), rand((4,), 33)
+@pytest.mark.parametrize("opcode,channels", [("CONV_2D", 4), ("DEPTHWISE_CONV_2D", 4),
+                                              ("DEPTHWISE_CONV_2D", 40)])
+def test_nan_passes_through_the_fused_activation(opcode, channels):
+    """(40 channels: the depthwise kernel's pixel groups, not its row path.)"""
+    c = channels
+    x, w, b = rand((1, 7, 9, c), 31), rand((c, 3, 3, c), 32), rand((c,), 33)
     if opcode == "DEPTHWISE_CONV_2D":
-        w = rand((1, 3, 3, 4), 32)
-    x[0, 2, 2, 1] = np.nan
+        w = rand((1, 3, 3, c), 32)
+    x[0, 2, 4, 1] = np.nan
+    x[0, 3, 4, c - 1] = np.nan
     options = dict(conv2d_options(activation="RELU6"), depth_multiplier=1) \
         if opcode == "DEPTHWISE_CONV_2D" else conv2d_options(activation="RELU6")
     got = compare(op_model(opcode, [x, w, b], options, const=[False, True, True]), [x], **TOL)
