@@ -20,7 +20,7 @@ from numba import njit, prange
 from . import gemm_f32, gemm_vnni, threads
 from .gemm import SGEMM, sgemm
 from .gemm_f32 import gemm_tiles, implicit_row
-from .gemm_vnni import gemm_u8s8, gemm_u8s8_requant
+from .gemm_vnni import gemm_u8s8, gemm_u8s8_requant, implicit_row_requant
 from .im2col import im2col, window_offsets
 from .requantize import q31_flat, requantize_affine
 from .views import view1d, view2d
@@ -313,7 +313,9 @@ def prepare_int(gemm, zp_in: float, finish, params):
     ``q31_flat``: on the VNNI GEMM where it applies; else, for the affine epilogue and
     float32-exact sums, on the float32 sgemm; None otherwise."""
     epilogue = _epilogue_args(finish, params)
-    run = _prepare_int_implicit(gemm, zp_in, *epilogue[:6]) or \
+    q31, affine, lo64, hi64 = epilogue[:4]
+    run = (None if q31 else _prepare_int_implicit_vnni(gemm, zp_in, affine, lo64, hi64)) \
+        or _prepare_int_implicit(gemm, zp_in, *epilogue[:6]) or \
         _prepare_int_vnni(gemm, zp_in, epilogue)
     if run is not None:
         return run
@@ -460,6 +462,127 @@ def conv_int_implicit_parallel(x, xp, pad, offs, wp, zero_bias, sums, affine, lo
     for p in prange(parts):
         _int_implicit_rows(xp, offs, wp, zero_bias, sums[p], affine, lo, hi, q31, qa, qi,
                            out4, sh, sw, p * oh // parts, (p + 1) * oh // parts)
+
+
+# With VNNI the integer first layers read their windows in place from bytes instead: the
+# input copied once, sign bits flipped, into a buffer bordered with the zero point. A
+# window's kernel row is ``kw * cin`` contiguous bytes there, read as whole 32-bit groups
+# of ``vpdpbusd`` (the bytes past its end, up to 3, meet zero weights); the tiles read
+# each group through a table of offsets and requantize as they store
+# (gemm_vnni.implicit_row_requant).
+@njit(cache=True, inline="always")
+def _flipped_bordered(x, n, xb, hp, wp, ph, pw, pad, flip):
+    """``xb`` (flat, ``hp`` rows of ``wp`` pixels, then slack) = batch item ``n`` of
+    ``x`` with its sign bit ``flip`` applied, at offset (ph, pw); ``pad`` (the flipped
+    zero point) elsewhere. Flat loops indexed from 0, so that they vectorize."""
+    h, w, cin = x.shape[1], x.shape[2], x.shape[3]
+    width = wp * cin
+    left = min(pw, wp) * cin
+    inner = max(0, min(w, wp - pw)) * cin
+    for k in range(xb.shape[0] - hp * width):
+        xb[hp * width + k] = 0
+    for y in range(hp):
+        row = xb[y * width:(y + 1) * width]
+        iy = y - ph
+        if iy < 0 or iy >= h:
+            for k in range(width):
+                row[k] = pad
+            continue
+        src, dst, right = view1d(x[n, iy]), row[left:left + inner], row[left + inner:]
+        for k in range(left):
+            row[k] = pad
+        for k in range(inner):
+            dst[k] = np.uint8(src[k]) ^ flip
+        for k in range(right.shape[0]):
+            right[k] = pad
+
+
+@njit(cache=True, inline="always")
+def _implicit_vnni_rows(xb, row_bytes, offs, bp, corr, per_column, lo, hi, out4, n, sh,
+                        step, y0, y1):
+    for oy in range(y0, y1):
+        implicit_row_requant(xb[oy * sh * row_bytes:], step, offs, bp, corr,
+                             per_column[0], per_column[1], lo, hi, out4[n, oy],
+                             out4.shape[2])
+
+
+@njit(cache=True)
+def conv_int_implicit_vnni(x, xb, hp, wp, pad, flip, offs, bp, corr, per_column, lo, hi,
+                           out4, sh, sw, ph, pw):
+    cin = x.shape[3]
+    for n in range(out4.shape[0]):
+        _flipped_bordered(x, n, xb, hp, wp, ph, pw, pad, flip)
+        _implicit_vnni_rows(xb, wp * cin, offs, bp, corr, per_column, lo, hi, out4, n, sh,
+                            np.int64(sw * cin), 0, out4.shape[1])
+
+
+@njit(cache=True, parallel=True)
+def conv_int_implicit_vnni_parallel(x, xb, hp, wp, pad, flip, offs, bp, corr, per_column,
+                                    lo, hi, out4, sh, sw, ph, pw, parts):
+    oh, cin = out4.shape[1], x.shape[3]
+    for n in range(out4.shape[0]):
+        _flipped_bordered(x, n, xb, hp, wp, ph, pw, pad, flip)
+        for p in prange(parts):
+            _implicit_vnni_rows(xb, wp * cin, offs, bp, corr, per_column, lo, hi, out4, n,
+                                sh, np.int64(sw * cin), p * oh // parts,
+                                (p + 1) * oh // parts)
+
+
+def _prepare_int_implicit_vnni(gemm, zp_in: float, affine, lo64, hi64):
+    """The integer first layer (1-4 input channels, a kernel over 1x1, undilated
+    columns, one group) on VNNI tiles reading windows in place, for the affine epilogue;
+    None where it does not apply."""
+    ctx = gemm.ctx
+    x_dtype = ctx.input(0).dtype
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = gemm.geometry
+    w = gemm.wmat
+    if not gemm_vnni.AVAILABLE or x_dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) \
+            or gemm.groups != 1 or gemm.cin > 4 or kh * kw == 1 or dw != 1 or w.size == 0 \
+            or w.min() < -128 or w.max() > 127:
+        return None
+    n, h, wd, cin, cout = gemm.n, gemm.h, gemm.w, gemm.cin, gemm.cout
+    span = kw * cin                      # bytes of one kernel row of a window
+    groups = -(-span // 4)               # read as this many 32-bit groups
+    wk = np.asarray(w[0], np.int64).reshape(kh, span, cout)
+    w4 = np.zeros((kh, groups * 4, cout), np.int64)
+    w4[:, :span] = wk                    # the bytes past the row: zero weights
+    bp = gemm_vnni.pack(w4.reshape(kh * groups * 4, cout).astype(np.int8))
+    np16 = bp.shape[0] * gemm_vnni.PANEL
+    hp = max(h + ph, (oh - 1) * sh + (kh - 1) * dh + 1)
+    wpad = max(wd + pw, (ow - 1) * sw + kw)
+    xb = ctx.scratch((hp * wpad * cin + 4,), np.uint8)
+    offs = np.array([i * dh * wpad * cin + 4 * q for i in range(kh) for q in range(groups)],
+                    np.int64)
+    flip = np.uint8(128 if x_dtype == np.int8 else 0)
+    pad = np.uint8((int(zp_in) & 0xFF) ^ int(flip))
+    corr = np.zeros(np16, np.int32)
+    corr[:cout] = int(flip) * gemm.colsum
+    per_column = np.zeros((2, np16))
+    per_column[:, :cout] = affine[:, :cout]
+    parts = threads.parts(ctx, oh, n * oh * ow * kh * groups * 4 * cout)
+    out_shape = (n, oh, ow, cout)
+    views = [None, None]
+
+    def bind(ins, outs, scratch):
+        views[:] = [outs[0], outs[0].reshape(out_shape)]
+
+    if parts > 1:
+        def run_parallel(ins, outs, scratch):
+            if views[0] is not outs[0]:
+                bind(ins, outs, scratch)
+            conv_int_implicit_vnni_parallel(ins[0], scratch[xb], hp, wpad, pad, flip, offs,
+                                            bp, corr, per_column, lo64, hi64, views[1], sh,
+                                            sw, ph, pw, parts)
+        run_parallel.bind = bind
+        return run_parallel
+
+    def run(ins, outs, scratch):
+        if views[0] is not outs[0]:
+            bind(ins, outs, scratch)
+        conv_int_implicit_vnni(ins[0], scratch[xb], hp, wpad, pad, flip, offs, bp, corr,
+                               per_column, lo64, hi64, views[1], sh, sw, ph, pw)
+    run.bind = bind
+    return run
 
 
 def _prepare_int_implicit(gemm, zp_in: float, q31: bool, affine, lo64, hi64, qa, qi):

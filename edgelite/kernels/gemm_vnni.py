@@ -52,7 +52,8 @@ def _available() -> bool:
 AVAILABLE = _available()
 
 
-def _tile_intrinsic(panels: int, requant: bool = False, mr: int = MR):
+def _tile_intrinsic(panels: int, requant: bool = False, mr: int = MR,
+                    indirect: bool = False):
     """An intrinsic computing a ``mr x 16*panels`` int32 tile ``c = a @ b - corr``: ``a``
     uint8 rows of ``4 * kq`` bytes (row stride ``lda`` bytes), ``b`` the first of
     ``panels`` packed panels (``pstride`` bytes apart), ``corr`` int32 per column, ``c``
@@ -62,71 +63,88 @@ def _tile_intrinsic(panels: int, requant: bool = False, mr: int = MR):
     does (``trunc(clamp(c * scale + offset, lo, hi))``, low 8 bits kept): ``scale``,
     ``offset`` float64 per column, ``c`` then 8-bit rows of ``ldc`` bytes, of which the
     first ``nrows`` are stored and, in the tile's last panel, the columns set in
-    ``mask``."""
+    ``mask``. With ``indirect`` the intrinsic takes one more argument, ``offs``: int64
+    byte offsets, one per group of 4 values, so that row ``i``'s group ``k`` is read at
+    ``a + i * lda + offs[k]`` (a convolution window read in place) instead of
+    ``a + i * lda + 4 * k``."""
+    def codegen(context, builder, signature, args):
+        a_, lda_, b_, pstride_, kq_, corr_, c_, ldc_ = args[:8]
+        i8, i32, i64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
+        v16, v64 = ir.VectorType(i32, PANEL), ir.VectorType(i8, 64)
+        dot = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(v16, [v16, v64, v64]),
+            "llvm.x86.avx512.vpdpbusd.512")
+        lda64, pstride64, kq64, ldc64 = (
+            context.cast(builder, v, t, types.int64) for v, t in
+            zip((lda_, pstride_, kq_, ldc_), (signature.args[1], signature.args[3],
+                                              signature.args[4], signature.args[7])))
+        zero = ir.Constant(v16, [0] * PANEL)
+        accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(panels)]
+                for _ in range(mr)]
+        a_base = builder.inttoptr(a_, i8.as_pointer())
+        b_base = builder.inttoptr(b_, i8.as_pointer())
+        lanes0 = ir.Constant(ir.VectorType(i32, PANEL), [0] * PANEL)
+        if indirect:
+            offs_base = builder.inttoptr(
+                context.cast(builder, args[14], signature.args[14], types.int64),
+                i64.as_pointer())
+        with cgutils.for_range(builder, kq64) as loop:
+            if indirect:   # group k of every row at its own offset (a window in place)
+                k4 = builder.load(builder.gep(offs_base, [loop.index]))
+            else:
+                k4 = builder.mul(loop.index, i64(4))
+            b_vecs = []
+            for j in range(panels):
+                off = builder.add(builder.mul(i64(j), pstride64),
+                                  builder.mul(loop.index, i64(64)))
+                ptr = builder.bitcast(builder.gep(b_base, [off]), v64.as_pointer())
+                b_vecs.append(builder.load(ptr, align=1))
+            for i in range(mr):
+                ptr = builder.gep(a_base, [builder.add(builder.mul(i64(i), lda64), k4)])
+                word = builder.load(builder.bitcast(ptr, i32.as_pointer()), align=1)
+                lanes = builder.insert_element(ir.Constant(v16, None), word, i32(0))
+                lanes = builder.bitcast(
+                    builder.shuffle_vector(lanes, ir.Constant(v16, None), lanes0), v64)
+                for j in range(panels):
+                    acc = builder.load(accs[i][j])
+                    builder.store(builder.call(dot, [acc, lanes, b_vecs[j]]), accs[i][j])
+        corr_base = builder.inttoptr(corr_, i32.as_pointer())
+        corr_vecs = [builder.load(builder.bitcast(builder.gep(corr_base, [i64(PANEL * j)]),
+                                                  v16.as_pointer()), align=4)
+                     for j in range(panels)]
+        if requant:
+            _store_requantized(context, builder, signature, args, accs, corr_vecs,
+                               panels, ldc64, mr)
+            return context.get_dummy_value()
+        c_base = builder.inttoptr(c_, i32.as_pointer())
+        for i in range(mr):
+            for j in range(panels):
+                ptr = builder.gep(c_base, [builder.add(builder.mul(i64(i), ldc64),
+                                                       i64(PANEL * j))])
+                builder.store(builder.sub(builder.load(accs[i][j]), corr_vecs[j]),
+                              builder.bitcast(ptr, v16.as_pointer()), align=4)
+        return context.get_dummy_value()
+
+    if indirect:
+        @intrinsic
+        def tile_at(typingctx, a, lda, b, pstride, kq, corr, c, ldc, scale, offset, lo, hi,
+                    nrows, mask, offs):
+            return types.void(a, lda, b, pstride, kq, corr, c, ldc, scale, offset, lo, hi,
+                              nrows, mask, offs), codegen
+        return tile_at
+
     @intrinsic
     def tile(typingctx, a, lda, b, pstride, kq, corr, c, ldc, scale, offset, lo, hi, nrows,
              mask):
-        sig = types.void(a, lda, b, pstride, kq, corr, c, ldc, scale, offset, lo, hi, nrows,
-                         mask)
-
-        def codegen(context, builder, signature, args):
-            a_, lda_, b_, pstride_, kq_, corr_, c_, ldc_ = args[:8]
-            i8, i32, i64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
-            v16, v64 = ir.VectorType(i32, PANEL), ir.VectorType(i8, 64)
-            dot = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(v16, [v16, v64, v64]),
-                "llvm.x86.avx512.vpdpbusd.512")
-            lda64, pstride64, kq64, ldc64 = (
-                context.cast(builder, v, t, types.int64) for v, t in
-                zip((lda_, pstride_, kq_, ldc_), (signature.args[1], signature.args[3],
-                                                  signature.args[4], signature.args[7])))
-            zero = ir.Constant(v16, [0] * PANEL)
-            accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(panels)]
-                    for _ in range(mr)]
-            a_base = builder.inttoptr(a_, i8.as_pointer())
-            b_base = builder.inttoptr(b_, i8.as_pointer())
-            lanes0 = ir.Constant(ir.VectorType(i32, PANEL), [0] * PANEL)
-            with cgutils.for_range(builder, kq64) as loop:
-                k4 = builder.mul(loop.index, i64(4))
-                b_vecs = []
-                for j in range(panels):
-                    off = builder.add(builder.mul(i64(j), pstride64),
-                                      builder.mul(loop.index, i64(64)))
-                    ptr = builder.bitcast(builder.gep(b_base, [off]), v64.as_pointer())
-                    b_vecs.append(builder.load(ptr, align=1))
-                for i in range(mr):
-                    ptr = builder.gep(a_base, [builder.add(builder.mul(i64(i), lda64), k4)])
-                    word = builder.load(builder.bitcast(ptr, i32.as_pointer()), align=1)
-                    lanes = builder.insert_element(ir.Constant(v16, None), word, i32(0))
-                    lanes = builder.bitcast(
-                        builder.shuffle_vector(lanes, ir.Constant(v16, None), lanes0), v64)
-                    for j in range(panels):
-                        acc = builder.load(accs[i][j])
-                        builder.store(builder.call(dot, [acc, lanes, b_vecs[j]]), accs[i][j])
-            corr_base = builder.inttoptr(corr_, i32.as_pointer())
-            corr_vecs = [builder.load(builder.bitcast(builder.gep(corr_base, [i64(PANEL * j)]),
-                                                      v16.as_pointer()), align=4)
-                         for j in range(panels)]
-            if requant:
-                _store_requantized(context, builder, signature, args, accs, corr_vecs,
-                                   panels, ldc64, mr)
-                return context.get_dummy_value()
-            c_base = builder.inttoptr(c_, i32.as_pointer())
-            for i in range(mr):
-                for j in range(panels):
-                    ptr = builder.gep(c_base, [builder.add(builder.mul(i64(i), ldc64),
-                                                           i64(PANEL * j))])
-                    builder.store(builder.sub(builder.load(accs[i][j]), corr_vecs[j]),
-                                  builder.bitcast(ptr, v16.as_pointer()), align=4)
-            return context.get_dummy_value()
-        return sig, codegen
+        return types.void(a, lda, b, pstride, kq, corr, c, ldc, scale, offset, lo, hi, nrows,
+                          mask), codegen
     return tile
 
 
 def _store_requantized(context, builder, signature, args, accs, corr_vecs, panels, ldc64,
                        mr):
     """The ``requant`` store of ``_tile_intrinsic``."""
-    c_, scale_, offset_, lo_, hi_, nrows_, mask_ = (args[6], *args[8:])
+    c_, scale_, offset_, lo_, hi_, nrows_, mask_ = (args[6], *args[8:14])
     i1, i8, i32, i64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
     f64 = ir.DoubleType()
     vd, vi, vb = (ir.VectorType(f64, PANEL), ir.VectorType(i32, PANEL),
@@ -284,4 +302,40 @@ def rows_u8s8(x, a, flip, bp, corr, c):
         while p < panels:
             _row1(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
                   cr + p * PANEL * 4, ldc, 0, 0, 0.0, 0.0, 1, 0)
+            p += 1
+
+
+_at4_rq = _tile_intrinsic(4, True, MR, True)
+_at1_rq = _tile_intrinsic(1, True, MR, True)
+
+
+@njit(cache=True, inline="always")
+def implicit_row_requant(row, step, offs, bp, corr, scale, offset, lo, hi, out, pixels):
+    """One output row of a convolution read in place and requantized as stored
+    (``gemm_u8s8_requant``'s arithmetic): pixel ``p``'s group ``k`` of 4 input bytes
+    at ``row + p * step + offs[k]`` (uint8, sign bits already flipped), ``out`` 8-bit
+    ``[pixels, N]`` with contiguous rows."""
+    panels, kq = bp.shape[0], bp.shape[1]
+    n = out.shape[1]
+    pstride = kq * 64
+    ldo = np.int64(out.strides[0])
+    b0, k0 = np.int64(bp.ctypes.data), np.int64(corr.ctypes.data)
+    s0, o0 = np.int64(scale.ctypes.data), np.int64(offset.ctypes.data)
+    t0 = np.int64(offs.ctypes.data)
+    last = np.int64((1 << (n - PANEL * (panels - 1))) - 1)
+    every = np.int64((1 << PANEL) - 1)
+    for r in range(0, pixels, MR):
+        ar = np.int64(row.ctypes.data) + r * step
+        cr = np.int64(out.ctypes.data) + r * ldo
+        valid = min(MR, pixels - r)
+        p = 0
+        while p + 4 <= panels:
+            _at4_rq(ar, step, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
+                    cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
+                    valid, last if p + 4 == panels else every, t0)
+            p += 4
+        while p < panels:
+            _at1_rq(ar, step, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
+                    cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
+                    valid, last if p + 1 == panels else every, t0)
             p += 1

@@ -28,8 +28,12 @@ CASES = [  # x shape, weights (cout, kh, kw, cin), stride, padding, dtype, epilo
     ((1, 8, 8, 5), (70, 3, 3, 5), 1, "VALID", np.uint8, 1.0),    # uint8: no sign flip
     ((1, 6, 6, 8), (24, 1, 1, 8), 1, "SAME", np.uint8, 1.0),     # weights past int8: sgemm
     ((1, 4, 5, 600), (20, 1, 1, 600), 1, "SAME", np.int8, 1e3),  # K = 600: int32 sums
-    ((2, 10, 9, 3), (12, 5, 5, 3), 2, "SAME", np.uint8, 1.0),    # in place, uint8, batch 2
+    ((2, 10, 9, 3), (12, 5, 5, 3), 2, "SAME", np.uint8, 1.0),    # in place, uint8 (w zp 128)
+    ((1, 9, 8, 3), (8, 3, 3, 3), 1, "SAME", np.int8, 1e3),       # in place, Q31 epilogue
 ]
+# the first layers (read in place): on VNNI bytes where the epilogue is the exact affine
+# one, else the float32 tiles
+IMPLICIT_VNNI = {2, 6}
 
 
 def test_detection_follows_the_cpu():
@@ -70,11 +74,13 @@ def test_gemm_u8s8_is_exact():
 
 @pytest.fixture(params=PATHS)
 def gemm_path(request, monkeypatch):
-    """The path to force, and the list of paths the prepares took ("vnni", "implicit")."""
+    """The path to force, and the list of paths the prepares took ("vnni", "implicit",
+    "implicit_vnni")."""
     if request.param == "sgemm":
         monkeypatch.setattr(gemm_vnni, "AVAILABLE", False)
     taken = []
-    for name, label in (("_prepare_int_vnni", "vnni"), ("_prepare_int_implicit", "implicit")):
+    for name, label in (("_prepare_int_vnni", "vnni"), ("_prepare_int_implicit", "implicit"),
+                        ("_prepare_int_implicit_vnni", "implicit_vnni")):
         original = getattr(conv_gemm, name)
 
         def spy(*args, original=original, label=label):
@@ -94,7 +100,7 @@ def test_conv2d_int_gemm_paths(gemm_path, case, threads, monkeypatch):
     model, x = quantized_model("CONV_2D", dtype, x_shape, w_shape,
                                conv_options(stride, padding=padding, activation="RELU6"),
                                out_scale_factor=factor, per_channel=dtype != np.uint8,
-                               seed=case, w_zp=128 if case == 3 else None)
+                               seed=case, w_zp=128 if case in (3, 6) else None)
     monkeypatch.setattr(conv_gemm, "_BLOCK_BYTES", 512)   # several row blocks
     monkeypatch.setattr(kernel_threads, "MIN_WORK_PER_PART", 1)   # small ops split too
     interp = Interpreter(model_content=write(model), num_threads=threads)
@@ -104,8 +110,9 @@ def test_conv2d_int_gemm_paths(gemm_path, case, threads, monkeypatch):
     got = interp.get_tensor(interp.get_output_details()[0]["index"])
     np.testing.assert_array_equal(got, run_litert(model, [x])[0])
     wide_weights = case == 4   # uint8 weights less a zero point of 100-156: past int8
-    if w_shape[3] <= 4 and w_shape[1] * w_shape[2] > 1:
-        assert taken == ["implicit"]
+    if w_shape[3] <= 4 and w_shape[1] * w_shape[2] > 1:   # a first layer: read in place
+        assert taken == (["implicit_vnni"] if path == "vnni" and case in IMPLICIT_VNNI
+                         else ["implicit"])
     else:
         assert taken == (["vnni"] if path == "vnni" and not wide_weights else [])
 
