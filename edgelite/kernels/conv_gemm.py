@@ -30,10 +30,12 @@ _MIN_ROWS_PER_PART = 32   # fewer rows per thread: split the output channels ins
 
 
 @njit(cache=True, inline="always")
-def _rows(x, cols, wp, bias, lo, hi, out2d, r0, r1, p0, p1, direct, kh, kw, sh, sw, dh, dw,
-          ph, pw, oh, ow, offsets):
+def _rows(x, cols, wp, bias, lo, hi, out2d, r0, r1, p0, p1, direct, geo, offsets):
     """Output rows ``r0 .. r1`` in blocks of ``cols.shape[0]`` rows; of each group's
-    output only the weight panels ``p0 .. p1`` (all: ``0, wp.shape[1]``)."""
+    output only the weight panels ``p0 .. p1`` (all: ``0, wp.shape[1]``). ``geo``: kh, kw,
+    sh, sw, dh, dw, ph, pw, oh, ow (one array: fewer arguments to unbox per call)."""
+    kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = (geo[0], geo[1], geo[2], geo[3], geo[4],
+                                              geo[5], geo[6], geo[7], geo[8], geo[9])
     groups = wp.shape[0]
     cout_g = out2d.shape[1] // groups
     cin_g = x.shape[3] // groups
@@ -54,15 +56,13 @@ def _rows(x, cols, wp, bias, lo, hi, out2d, r0, r1, p0, p1, direct, kh, kw, sh, 
 
 
 @njit(cache=True)
-def conv_rows(x, cols, wp, bias, lo, hi, out2d, direct, by_cols, kh, kw, sh, sw, dh, dw, ph,
-              pw, oh, ow, offsets):
+def conv_rows(x, cols, wp, bias, lo, hi, out2d, direct, by_cols, geo, offsets):
     _rows(x, cols[0], wp, bias, lo, hi, out2d, 0, out2d.shape[0], 0, wp.shape[1], direct,
-          kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
+          geo, offsets)
 
 
 @njit(cache=True, parallel=True)
-def conv_rows_parallel(x, cols, wp, bias, lo, hi, out2d, direct, by_cols, kh, kw, sh, sw, dh,
-                       dw, ph, pw, oh, ow, offsets):
+def conv_rows_parallel(x, cols, wp, bias, lo, hi, out2d, direct, by_cols, geo, offsets):
     """``conv_rows`` in ``cols.shape[0]`` parts run by numba's pool (each with its own
     im2col scratch): contiguous ranges of rows, or with ``by_cols`` (few rows, many
     channels) of weight panels."""
@@ -70,12 +70,10 @@ def conv_rows_parallel(x, cols, wp, bias, lo, hi, out2d, direct, by_cols, kh, kw
     for p in prange(parts):
         if by_cols:
             _rows(x, cols[p], wp, bias, lo, hi, out2d, 0, rows, p * panels // parts,
-                  (p + 1) * panels // parts, direct, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
-                  offsets)
+                  (p + 1) * panels // parts, direct, geo, offsets)
         else:
             _rows(x, cols[p], wp, bias, lo, hi, out2d, p * rows // parts,
-                  (p + 1) * rows // parts, 0, panels, direct, kh, kw, sh, sw, dh, dw, ph, pw,
-                  oh, ow, offsets)
+                  (p + 1) * rows // parts, 0, panels, direct, geo, offsets)
 
 
 def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, lo, hi):
@@ -101,14 +99,23 @@ def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, 
     cols = np.empty((parts, block, 0), np.float32) if direct else \
         ctx.scratch((parts, block, k), np.float32)
     offsets = window_offsets((kh, kw), (dh, dw), w, cin, cin // groups)
-    geometry = (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, offsets)
+    geo = np.array((kh, kw, sh, sw, dh, dw, ph, pw, oh, ow), np.int64)
     kernel_fn = conv_rows_parallel if parts > 1 else conv_rows
     lo32, hi32 = np.float32(lo), np.float32(hi)
     shape = tuple(x_shape)
+    views = [None, None, None]   # ins[0], outs[0], and the arguments made from them
+
+    def bind(ins, outs_, scratch):
+        views[:] = [ins[0], outs_[0], (ins[0].reshape(shape),
+                                       cols if direct else scratch[cols],
+                                       outs_[0].reshape(rows, cout))]
 
     def run(ins, outs_, scratch):
-        kernel_fn(ins[0].reshape(shape), cols if direct else scratch[cols], wp, bp, lo32,
-                  hi32, outs_[0].reshape(rows, cout), direct, by_cols, *geometry)
+        if views[1] is not outs_[0] or views[0] is not ins[0]:   # (see Run.bind)
+            bind(ins, outs_, scratch)
+        x4, c3, out2d = views[2]
+        kernel_fn(x4, c3, wp, bp, lo32, hi32, out2d, direct, by_cols, geo, offsets)
+    run.bind = bind
     return run
 
 
