@@ -32,6 +32,7 @@ from .padding import out_size, pad_before
 
 _COL_BLOCK_FLOATS = 1 << 22   # im2col block: 16 MiB, a whole typical conv in one GEMM
 _PIXEL_CHANNELS = 32   # from this many channels up, DEPTHWISE_CONV_2D runs per pixel
+_TILES = True   # 3x3 float depthwise in register tiles first (tests turn it off)
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -340,6 +341,9 @@ def prepare_depthwise(ctx: PrepareContext) -> Run:
         from . import depthwise
         geometry = ((kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult)
         b = zeros if bias is None else bias
+        run = depthwise.prepare_tiles(ctx, geometry, weights, b, lo, hi) if _TILES else None
+        if run is not None:
+            return run
         if cout < _PIXEL_CHANNELS:
             return depthwise.prepare_rows(ctx, geometry, weights, b, lo, hi)
         run = depthwise.prepare_quads(ctx, geometry, weights, b, lo, hi)

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import threads
+from .depthwise_tiles import bordered, float_pixel_group
 from .phases import pad_phases
 from .views import view1d
 
@@ -371,4 +372,64 @@ def prepare_quads(ctx, geometry, weights, bias, lo, hi):
 
     def run(ins, outs, scratch):
         depthwise_quads(ins[0], *args, outs[0])
+    return run
+
+
+# --------------------------------------------------------------------------- 3x3 tiles
+# A 3x3 depthwise (stride 1 or 2, undilated, one output per input channel), any channel
+# count: the input copied into a zero-bordered buffer, then every output pixel from
+# register tiles of 16 channels (depthwise_tiles.py), four pixels at a time at stride 1,
+# two at stride 2. A padded tap multiplies zero (as XNNPACK, LiteRT's default, does).
+@njit(cache=True, inline="always")
+def _tile_rows(xp, w, b, lo, hi, out, n, s, oy0, oy1):
+    ow = out.shape[2]
+    rstride = np.int64(xp.strides[0])
+    group = 4 if s == 1 else 2
+    for oy in range(oy0, oy1):
+        row0, o = xp[oy * s], out[n, oy]
+        ox = 0
+        while ox + group <= ow:
+            float_pixel_group(row0, rstride, w, b, o, ox, s * ox, s, False, lo, hi)
+            ox += group
+        while ox < ow:
+            float_pixel_group(row0, rstride, w, b, o, ox, s * ox, s, True, lo, hi)
+            ox += 1
+
+
+@njit(cache=True)
+def depthwise_tiles(x, w, b, s, ph, pw, lo, hi, xp, out):
+    for n in range(out.shape[0]):
+        bordered(x, n, np.float32(0.0), ph, pw, xp)
+        _tile_rows(xp, w, b, lo, hi, out, n, s, 0, out.shape[1])
+
+
+@njit(cache=True, parallel=True)
+def depthwise_tiles_parallel(x, w, b, s, ph, pw, lo, hi, xp, out, parts):
+    oh = out.shape[1]
+    for n in range(out.shape[0]):
+        bordered(x, n, np.float32(0.0), ph, pw, xp)
+        for p in prange(parts):
+            _tile_rows(xp, w, b, lo, hi, out, n, s, p * oh // parts, (p + 1) * oh // parts)
+
+
+def prepare_tiles(ctx, geometry, weights, bias, lo, hi):
+    """A Run for ``depthwise_tiles`` (3x3, stride 1 or 2 both ways, no dilation, one
+    output channel per input channel), or None."""
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw), (oh, ow), mult = geometry
+    if (kh, kw, dh, dw, mult) != (3, 3, 1, 1, 1) or sh != sw or sh not in (1, 2):
+        return None
+    cout = weights.shape[2]
+    w = np.ascontiguousarray(weights, np.float32)
+    b = np.ascontiguousarray(bias, np.float32)
+    xp = ctx.scratch(((oh - 1) * sh + 3, (ow - 1) * sh + 3, cout), np.float32)
+    parts = threads.parts(ctx, oh, oh * ow * cout * 9)
+    lo32, hi32 = np.float32(lo), np.float32(hi)
+    if parts > 1:
+        def run_parallel(ins, outs, scratch):
+            depthwise_tiles_parallel(ins[0], w, b, sh, ph, pw, lo32, hi32, scratch[xp],
+                                     outs[0], parts)
+        return run_parallel
+
+    def run(ins, outs, scratch):
+        depthwise_tiles(ins[0], w, b, sh, ph, pw, lo32, hi32, scratch[xp], outs[0])
     return run

@@ -34,7 +34,7 @@ from numba import njit, prange
 
 from . import quant, threads
 from .api import PrepareContext, Run
-from .depthwise_tiles import pixel_group
+from .depthwise_tiles import bordered, pixel_group
 from .phases import pad_phases
 from .quantized_operands import (
     asymmetric_quantize,
@@ -255,32 +255,6 @@ def _depthwise_pixels(x, zp_in, mult, sh, sw, dh, dw, ph, pw, w, acc, affine, lo
 # The input is first copied into a buffer bordered with its zero point, so that every
 # window, the border's too, is a tile; leftover pixels of a row go one by one.
 @njit(cache=True, inline="always")
-def _zp_bordered(x, n, zp, ph, pw, xp):
-    """``xp`` = batch item ``n`` of ``x`` at offset (ph, pw), the zero point elsewhere
-    (a padded cell then adds nothing to ``sum((x - zp) * w)``), cropped to ``xp``.
-    Plain loops: slice assignments would become parfors in the threaded kernel."""
-    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
-    wp = xp.shape[1]
-    left = min(pw, wp) * c
-    inner = max(0, min(wd, wp - pw)) * c
-    width = wp * c
-    for y in range(xp.shape[0]):
-        row = view1d(xp[y])
-        iy = y - ph
-        if iy < 0 or iy >= h:
-            for k in range(width):
-                row[k] = zp
-            continue
-        src, dst, right = view1d(x[n, iy]), row[left:left + inner], row[left + inner:]
-        for k in range(left):
-            row[k] = zp
-        for k in range(inner):   # (indices from 0: offset ones would not vectorize)
-            dst[k] = src[k]
-        for k in range(right.shape[0]):
-            right[k] = zp
-
-
-@njit(cache=True, inline="always")
 def _int_quad_rows(xp, zpw, w, affine, lo, hi, sums, out, n, s, oy0, oy1):
     """Output rows ``oy0 .. oy1`` from the bordered input ``xp``: each row's sums into
     ``sums`` (``[ow, cout]`` float32) in pixel groups, the leftover pixels one by one,
@@ -303,7 +277,7 @@ def _int_quad_rows(xp, zpw, w, affine, lo, hi, sums, out, n, s, oy0, oy1):
 @njit(cache=True, fastmath={"contract"})
 def depthwise_int_quads(x, zp, zpw, w, affine, lo, hi, sums, xp, s, ph, pw, out):
     for n in range(out.shape[0]):
-        _zp_bordered(x, n, zp, ph, pw, xp)
+        bordered(x, n, zp, ph, pw, xp)
         _int_quad_rows(xp, zpw, w, affine, lo, hi, sums[0], out, n, s, 0, out.shape[1])
 
 
@@ -311,7 +285,7 @@ def depthwise_int_quads(x, zp, zpw, w, affine, lo, hi, sums, xp, s, ph, pw, out)
 def depthwise_int_quads_parallel(x, zp, zpw, w, affine, lo, hi, sums, xp, s, ph, pw, out):
     parts, oh = sums.shape[0], out.shape[1]
     for n in range(out.shape[0]):
-        _zp_bordered(x, n, zp, ph, pw, xp)
+        bordered(x, n, zp, ph, pw, xp)
         for p in prange(parts):
             _int_quad_rows(xp, zpw, w, affine, lo, hi, sums[p], out, n, s,
                            p * oh // parts, (p + 1) * oh // parts)

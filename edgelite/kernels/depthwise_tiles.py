@@ -23,6 +23,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .views import view1d
+
 LANES = 16
 
 
@@ -110,6 +112,33 @@ def _tile_intrinsic(npix: int, stride: int, masked: bool):
     return tile
 
 
+@njit(cache=True, inline="always")
+def bordered(x, n, fill, ph, pw, xp):
+    """``xp`` = batch item ``n`` of ``x`` at offset (ph, pw), ``fill`` elsewhere (the
+    zero point: a padded cell then adds nothing to ``sum((x - zp) * w)``; 0.0 for
+    float), cropped to ``xp``. Plain loops: slice assignments would become parfors in
+    the threaded kernels."""
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    wp = xp.shape[1]
+    left = min(pw, wp) * c
+    inner = max(0, min(wd, wp - pw)) * c
+    width = wp * c
+    for y in range(xp.shape[0]):
+        row = view1d(xp[y])
+        iy = y - ph
+        if iy < 0 or iy >= h:
+            for k in range(width):
+                row[k] = fill
+            continue
+        src, dst, right = view1d(x[n, iy]), row[left:left + inner], row[left + inner:]
+        for k in range(left):
+            row[k] = fill
+        for k in range(inner):   # (indices from 0: offset ones would not vectorize)
+            dst[k] = src[k]
+        for k in range(right.shape[0]):
+            right[k] = fill
+
+
 quad_s1, quad_s1_tail = _tile_intrinsic(4, 1, False), _tile_intrinsic(4, 1, True)
 pair_s2, pair_s2_tail = _tile_intrinsic(2, 2, False), _tile_intrinsic(2, 2, True)
 single, single_tail = _tile_intrinsic(1, 1, False), _tile_intrinsic(1, 1, True)
@@ -147,3 +176,118 @@ def pixel_group(row0, rstride, zpw, w, o, ox, x0, stride, one):
         else:
             pair_s2_tail(xa + cb, rstride, c, wa + 4 * cb, c, za + 4 * cb, oa + 4 * cb, c,
                          tail)
+
+
+# ----------------------------------------------------------------------------- float32
+# The float kernel's 3x3 pixel groups (depthwise.py) the same way: float32 inputs from a
+# zero-bordered copy, the sum started at the bias and taken tap by tap (row by row, left
+# to right) as one multiply-add chain, then clamped as ``min(max(v, lo), hi)`` with NaN
+# passing through (numba's and TFLite's order of arguments).
+def _float_tile_intrinsic(npix: int, stride: int, masked: bool):
+    """``o[p, :16] = clamp(b + sum_ij x[i, p*stride + j, :16] * w[i, j, :16])`` for
+    ``p < npix``; addresses and strides as ``_tile_intrinsic`` (``pstride`` in bytes),
+    ``b`` float32 per channel, ``lo``/``hi`` float32."""
+    span = (npix - 1) * stride + 3
+
+    @intrinsic
+    def tile(typingctx, x, rstride, pstride, w, wstride, b, o, ostride, lo, hi, mask):
+        sig = types.void(x, rstride, pstride, w, wstride, b, o, ostride, lo, hi, mask)
+
+        def codegen(context, builder, signature, args):
+            i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+            vf = ir.VectorType(f32, LANES)
+            bools = ir.VectorType(ir.IntType(1), LANES)
+            mod = builder.module
+            fma = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(vf, [vf, vf, vf]), "llvm.fmuladd.v16f32")
+            sa = signature.args
+            x_, rs_, ps_, w_, ws_, b_, o_, os_ = (
+                context.cast(builder, v, t, types.int64) for v, t in zip(args[:8], sa[:8]))
+            lo = context.cast(builder, args[8], sa[8], types.float32)
+            hi = context.cast(builder, args[9], sa[9], types.float32)
+            m_ = context.cast(builder, args[10], sa[10], types.int64)
+            lanes = _lane_mask(builder, m_) if masked else None
+            if masked:
+                load_f = cgutils.get_or_insert_function(
+                    mod, ir.FunctionType(vf, [vf.as_pointer(), i32, bools, vf]),
+                    "llvm.masked.load.v16f32.p0")
+                store_f = cgutils.get_or_insert_function(
+                    mod, ir.FunctionType(ir.VoidType(), [vf, vf.as_pointer(), i32, bools]),
+                    "llvm.masked.store.v16f32.p0")
+
+            def floats_at(address):
+                ptr = builder.inttoptr(address, vf.as_pointer())
+                if masked:
+                    return builder.call(load_f, [ptr, i32(4), lanes, ir.Constant(vf, None)])
+                return builder.load(ptr, align=4)
+
+            def splat(value):
+                one = builder.insert_element(ir.Constant(vf, None), value, i32(0))
+                return builder.shuffle_vector(
+                    one, ir.Constant(vf, None),
+                    ir.Constant(ir.VectorType(i32, LANES), [0] * LANES))
+
+            lo_v, hi_v = splat(lo), splat(hi)
+            taps = [floats_at(builder.add(w_, builder.mul(i64(4 * t), ws_)))
+                    for t in range(9)]
+            sums = [floats_at(b_)] * npix
+            for i in range(3):
+                row = builder.add(x_, builder.mul(i64(i), rs_))
+                pixels = [floats_at(builder.add(row, builder.mul(i64(q), ps_)))
+                          for q in range(span)]
+                for p in range(npix):
+                    for j in range(3):
+                        sums[p] = builder.call(
+                            fma, [pixels[p * stride + j], taps[3 * i + j], sums[p]])
+            for p in range(npix):
+                v = sums[p]
+                v = builder.select(builder.fcmp_ordered(">", lo_v, v), lo_v, v)
+                v = builder.select(builder.fcmp_ordered("<", hi_v, v), hi_v, v)
+                address = builder.add(o_, builder.mul(i64(4 * p), os_))
+                ptr = builder.inttoptr(address, vf.as_pointer())
+                if masked:
+                    builder.call(store_f, [v, ptr, i32(4), lanes])
+                else:
+                    builder.store(v, ptr, align=4)
+            return context.get_dummy_value()
+        return sig, codegen
+    return tile
+
+
+fquad_s1, fquad_s1_tail = _float_tile_intrinsic(4, 1, False), _float_tile_intrinsic(4, 1, True)
+fpair_s2, fpair_s2_tail = _float_tile_intrinsic(2, 2, False), _float_tile_intrinsic(2, 2, True)
+fsingle, fsingle_tail = _float_tile_intrinsic(1, 1, False), _float_tile_intrinsic(1, 1, True)
+
+
+@njit(cache=True, inline="always")
+def float_pixel_group(row0, rstride, w, b, o, ox, x0, stride, one, lo, hi):
+    """``pixel_group`` for float32: ``row0`` the first of three float32 input rows
+    (``rstride`` bytes apart), ``w`` ``[3, 3, C]``, ``b`` ``[C]``, ``o`` ``[pixels, C]``
+    (all C-contiguous), clamped to ``[lo, hi]``."""
+    c = o.shape[1]
+    full = c - c % LANES
+    xa = np.int64(row0.ctypes.data) + x0 * c * 4
+    wa, ba = np.int64(w.ctypes.data), np.int64(b.ctypes.data)
+    oa = np.int64(o.ctypes.data) + ox * c * 4
+    ps = np.int64(4 * c)
+    every = np.int64((1 << LANES) - 1)
+    for cb in range(0, full, LANES):
+        at = 4 * cb
+        if one:
+            fsingle(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi, every)
+        elif stride == 1:
+            fquad_s1(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi, every)
+        else:
+            fpair_s2(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi, every)
+    if full < c:
+        tail = np.int64((1 << (c - full)) - 1)
+        at = 4 * full
+        if one:
+            fsingle_tail(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi,
+                         tail)
+        elif stride == 1:
+            fquad_s1_tail(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi,
+                          tail)
+        else:
+            fpair_s2_tail(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi,
+                          tail)
