@@ -41,6 +41,24 @@ Run = Callable[[list, list, list], None]
 # ``outs[0]`` is not the array it bound.
 
 
+def with_views(make: Callable[[list, list, list], tuple], body: Callable[..., None]) -> Run:
+    """A Run calling ``body(*make(ins, outs, scratch))``, with ``make`` (reshapes, views:
+    per-invoke Python work) run when the executor binds the arena (``Run.bind``) and
+    again only when the step is given other lists of arrays (a step prepared at invoke
+    time gets new ones each call)."""
+    state: list = [None, None, ()]
+
+    def bind(ins, outs, scratch):
+        state[:] = [ins, outs, make(ins, outs, scratch)]
+
+    def run(ins, outs, scratch):
+        if state[0] is not ins or state[1] is not outs:
+            bind(ins, outs, scratch)
+        body(*state[2])
+    run.bind = bind
+    return run
+
+
 class PrepareError(RuntimeError):
     """An op cannot be prepared; the message names the op index and name."""
 

@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import gemm_f32, gemm_vnni, threads
+from .api import with_views
 from .gemm import SGEMM, sgemm
 from .gemm_f32 import gemm_tiles, implicit_row
 from .gemm_vnni import gemm_u8s8, gemm_u8s8_requant, implicit_row_requant
@@ -103,20 +104,10 @@ def prepare(ctx, x_shape, kernel, strides, dilations, pads, outs, packed, bias, 
     kernel_fn = conv_rows_parallel if parts > 1 else conv_rows
     lo32, hi32 = np.float32(lo), np.float32(hi)
     shape = tuple(x_shape)
-    views = [None, None, None]   # ins[0], outs[0], and the arguments made from them
-
-    def bind(ins, outs_, scratch):
-        views[:] = [ins[0], outs_[0], (ins[0].reshape(shape),
-                                       cols if direct else scratch[cols],
-                                       outs_[0].reshape(rows, cout))]
-
-    def run(ins, outs_, scratch):
-        if views[1] is not outs_[0] or views[0] is not ins[0]:   # (see Run.bind)
-            bind(ins, outs_, scratch)
-        x4, c3, out2d = views[2]
-        kernel_fn(x4, c3, wp, bp, lo32, hi32, out2d, direct, by_cols, geo, offsets)
-    run.bind = bind
-    return run
+    def arguments(ins, outs_, scratch):
+        return (ins[0].reshape(shape), cols if direct else scratch[cols], wp, bp, lo32, hi32,
+                outs_[0].reshape(rows, cout), direct, by_cols, geo, offsets)
+    return with_views(arguments, kernel_fn)
 
 
 # --------------------------------------------------------------------------- integer
@@ -297,21 +288,12 @@ def _prepare_int_vnni(gemm, zp_in: float, epilogue):
     geo = np.array(gemm.geometry, np.int64)
     offsets, direct = gemm.offsets, gemm.direct
     kernel_fn = conv_int_rows_vnni_parallel if parts > 1 else conv_int_rows_vnni
-    views = [None, None]   # outs[0], and the arguments made from it and the scratch
-
-    def bind(ins, outs, scratch):
+    def arguments(ins, outs, scratch):
         cols_u = scratch[cols]
-        views[:] = [outs[0], (cols_u.view(x_dtype), cols_u, scratch[acc_p], scratch[acc_c],
-                              outs[0].reshape(rows, cout))]
-
-    def run(ins, outs, scratch):
-        if views[0] is not outs[0]:   # bound at planning; other arrays (a lazy step): again
-            bind(ins, outs, scratch)
-        cols_x, cols_u, a_p, a_c, out2d = views[1]
-        kernel_fn(ins[0], cols_x, cols_u, a_p, a_c, bp, corr, flip, pad, per_column, lo64,
-                  hi64, q31, qa, qi, out2d, direct, geo, offsets)
-    run.bind = bind
-    return run
+        return (ins[0], cols_u.view(x_dtype), cols_u, scratch[acc_p], scratch[acc_c], bp,
+                corr, flip, pad, per_column, lo64, hi64, q31, qa, qi,
+                outs[0].reshape(rows, cout), direct, geo, offsets)
+    return with_views(arguments, kernel_fn)
 
 
 def prepare_int(gemm, zp_in: float, finish, params):
@@ -568,28 +550,13 @@ def _prepare_int_implicit_vnni(gemm, zp_in: float, affine, lo64, hi64):
     per_column[:, :cout] = affine[:, :cout]
     parts = threads.parts(ctx, oh, n * oh * ow * kh * groups * 4 * cout)
     out_shape = (n, oh, ow, cout)
-    views = [None, None]
 
-    def bind(ins, outs, scratch):
-        views[:] = [outs[0], outs[0].reshape(out_shape)]
-
-    if parts > 1:
-        def run_parallel(ins, outs, scratch):
-            if views[0] is not outs[0]:
-                bind(ins, outs, scratch)
-            conv_int_implicit_vnni_parallel(ins[0], scratch[xb], hp, wpad, pad, flip, offs,
-                                            bp, corr, per_column, lo64, hi64, views[1], sh,
-                                            sw, ph, pw, parts)
-        run_parallel.bind = bind
-        return run_parallel
-
-    def run(ins, outs, scratch):
-        if views[0] is not outs[0]:
-            bind(ins, outs, scratch)
-        conv_int_implicit_vnni(ins[0], scratch[xb], hp, wpad, pad, flip, offs, bp, corr,
-                               per_column, lo64, hi64, views[1], sh, sw, ph, pw)
-    run.bind = bind
-    return run
+    def arguments(ins, outs, scratch):
+        return (ins[0], scratch[xb], hp, wpad, pad, flip, offs, bp, corr, per_column, lo64,
+                hi64, outs[0].reshape(out_shape), sh, sw, ph, pw) + ((parts,) if parts > 1
+                                                                      else ())
+    return with_views(arguments, conv_int_implicit_vnni_parallel if parts > 1
+                      else conv_int_implicit_vnni)
 
 
 def _prepare_int_implicit(gemm, zp_in: float, q31: bool, affine, lo64, hi64, qa, qi):

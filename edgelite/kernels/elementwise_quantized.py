@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import div_math, int_math, quant
-from .api import PrepareContext, Run
+from .api import PrepareContext, Run, with_views
 from .fixed_point import quantize_multiplier
 from .quant import SMALL_INTS
 
@@ -93,10 +93,10 @@ def _table8(dtype, args: tuple, ix, iy, wrap_n: int, n: int, neon8: int) -> Run:
     (``int_math.add_sub_tables8``); a lookup per element at run time."""
     head, tail = int_math.add_sub_tables8(dtype, args, wrap_n, n, neon8)
 
-    def run_table(ins, outs, scratch):
-        int_math.lookup_pairs8(ins[0].reshape(-1), ins[1].reshape(-1), ix, iy, head, tail,
-                               wrap_n, outs[0].reshape(-1))
-    return run_table
+    def flat(ins, outs, scratch):
+        return (ins[0].reshape(-1), ins[1].reshape(-1), ix, iy, head, tail, wrap_n,
+                outs[0].reshape(-1))
+    return with_views(flat, int_math.lookup_pairs8)
 
 
 def prepare_quantized_div(ctx: PrepareContext) -> Run:
