@@ -34,7 +34,7 @@ from numba import njit, prange
 
 from . import quant, threads
 from .api import PrepareContext, Run
-from .depthwise_tiles import bordered, pixel_group
+from .depthwise_tiles import bordered, part_rows, pixel_group
 from .phases import pad_phases
 from .quantized_operands import (
     asymmetric_quantize,
@@ -252,18 +252,22 @@ def _depthwise_pixels(x, zp_in, mult, sh, sw, dh, dw, ph, pw, w, acc, affine, lo
 # tap), the zero point comes off once per output as ``zp * sum(w)``, and each row is
 # requantized in one long flat loop (per pixel, the float64 epilogue's short loops cost
 # more than the sums).
-# The input is first copied into a buffer bordered with its zero point, so that every
-# window, the border's too, is a tile; leftover pixels of a row go one by one.
+# The input rows are first copied into a buffer bordered with its zero point (each thread
+# its own rows: no barrier between copy and sums), so that every window, the border's
+# too, is a tile; leftover pixels of a row go one by one.
 @njit(cache=True, inline="always")
-def _int_quad_rows(xp, zpw, w, affine, lo, hi, sums, out, n, s, oy0, oy1):
-    """Output rows ``oy0 .. oy1`` from the bordered input ``xp``: each row's sums into
-    ``sums`` (``[ow, cout]`` float32) in pixel groups, the leftover pixels one by one,
-    then requantized in one flat pass."""
+def _int_quad_rows(x, zp, zpw, w, affine, lo, hi, sums, xp, out, n, s, ph, pw, oy0, oy1):
+    """Output rows ``oy0 .. oy1``: their input rows copied into ``xp`` bordered with the
+    zero point, each row's sums into ``sums`` (``[ow, cout]`` float32) in pixel groups,
+    the leftover pixels one by one, then requantized in one flat pass."""
+    if oy0 >= oy1:
+        return
+    bordered(x, n, zp, ph, pw, xp[:(oy1 - oy0 - 1) * s + 3], oy0 * s)
     ow = out.shape[2]
     rstride = np.int64(xp.strides[0])
     group = 4 if s == 1 else 2
     for oy in range(oy0, oy1):
-        row0 = xp[oy * s]
+        row0 = xp[(oy - oy0) * s]
         ox = 0
         while ox + group <= ow:
             pixel_group(row0, rstride, zpw, w, sums, ox, s * ox, s, False)
@@ -277,17 +281,16 @@ def _int_quad_rows(xp, zpw, w, affine, lo, hi, sums, out, n, s, oy0, oy1):
 @njit(cache=True, fastmath={"contract"})
 def depthwise_int_quads(x, zp, zpw, w, affine, lo, hi, sums, xp, s, ph, pw, out):
     for n in range(out.shape[0]):
-        bordered(x, n, zp, ph, pw, xp)
-        _int_quad_rows(xp, zpw, w, affine, lo, hi, sums[0], out, n, s, 0, out.shape[1])
+        _int_quad_rows(x, zp, zpw, w, affine, lo, hi, sums[0], xp[0], out, n, s, ph, pw, 0,
+                       out.shape[1])
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"})
 def depthwise_int_quads_parallel(x, zp, zpw, w, affine, lo, hi, sums, xp, s, ph, pw, out):
     parts, oh = sums.shape[0], out.shape[1]
     for n in range(out.shape[0]):
-        bordered(x, n, zp, ph, pw, xp)
         for p in prange(parts):
-            _int_quad_rows(xp, zpw, w, affine, lo, hi, sums[p], out, n, s,
+            _int_quad_rows(x, zp, zpw, w, affine, lo, hi, sums[p], xp[p], out, n, s, ph, pw,
                            p * oh // parts, (p + 1) * oh // parts)
 
 
@@ -306,7 +309,7 @@ def _quads_path(ctx: PrepareContext, geometry, wq, rq, bias, wrap) -> Run | None
     lo, hi = affine_bounds(rq, wrap)
     parts = threads.parts(ctx, oh, oh * ow * cout * 9)
     sums = ctx.scratch((parts, ow, cout), np.float32)
-    xp = ctx.scratch(((oh - 1) * sh + 3, (ow - 1) * sh + 3, cout), np.int8)
+    xp = ctx.scratch((parts, part_rows(oh, parts, sh), (ow - 1) * sh + 3, cout), np.int8)
     w32 = np.ascontiguousarray(wq, np.float32)
     zp = np.int8(x.zero_point)
     # sum((x - zp) * w) = sum(x * w) - zp * sum(w): one subtraction per output (all exact

@@ -113,19 +113,20 @@ def _tile_intrinsic(npix: int, stride: int, masked: bool):
 
 
 @njit(cache=True, inline="always")
-def bordered(x, n, fill, ph, pw, xp):
-    """``xp`` = batch item ``n`` of ``x`` at offset (ph, pw), ``fill`` elsewhere (the
-    zero point: a padded cell then adds nothing to ``sum((x - zp) * w)``; 0.0 for
-    float), cropped to ``xp``. Plain loops: slice assignments would become parfors in
-    the threaded kernels."""
+def bordered(x, n, fill, ph, pw, xp, y0):
+    """``xp[r]`` = row ``y0 + r`` of batch item ``n`` of ``x`` padded by (ph, pw), with
+    ``fill`` outside the image (the zero point: a padded cell then adds nothing to
+    ``sum((x - zp) * w)``; 0.0 for float), cropped to ``xp``'s width. A thread copies
+    the rows its outputs need into its own buffer. Plain loops: slice assignments would
+    become parfors in the threaded kernels."""
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     wp = xp.shape[1]
     left = min(pw, wp) * c
     inner = max(0, min(wd, wp - pw)) * c
     width = wp * c
-    for y in range(xp.shape[0]):
-        row = view1d(xp[y])
-        iy = y - ph
+    for r in range(xp.shape[0]):
+        row = view1d(xp[r])
+        iy = y0 + r - ph
         if iy < 0 or iy >= h:
             for k in range(width):
                 row[k] = fill
@@ -137,6 +138,13 @@ def bordered(x, n, fill, ph, pw, xp):
             dst[k] = src[k]
         for k in range(right.shape[0]):
             right[k] = fill
+
+
+def part_rows(oh: int, parts: int, stride: int) -> int:
+    """Rows of one thread's bordered buffer: the input rows of its share of ``oh``
+    output rows (3x3 windows), for the largest share."""
+    most = max((p + 1) * oh // parts - p * oh // parts for p in range(parts))
+    return (most - 1) * stride + 3
 
 
 quad_s1, quad_s1_tail = _tile_intrinsic(4, 1, False), _tile_intrinsic(4, 1, True)
@@ -179,8 +187,8 @@ def pixel_group(row0, rstride, zpw, w, o, ox, x0, stride, one):
 
 
 # ----------------------------------------------------------------------------- float32
-# The float kernel's 3x3 pixel groups (depthwise.py) the same way: float32 inputs from a
-# zero-bordered copy, the sum started at the bias and taken tap by tap (row by row, left
+# The float kernel's 3x3 stride-1 pixel groups (depthwise.py) the same way: float32
+# inputs from a zero-bordered copy, the sum started at the bias and taken tap by tap (row by row, left
 # to right) as one multiply-add chain, then clamped as ``min(max(v, lo), hi)`` with NaN
 # passing through (numba's and TFLite's order of arguments).
 def _float_tile_intrinsic(npix: int, stride: int, masked: bool):
@@ -255,15 +263,15 @@ def _float_tile_intrinsic(npix: int, stride: int, masked: bool):
 
 
 fquad_s1, fquad_s1_tail = _float_tile_intrinsic(4, 1, False), _float_tile_intrinsic(4, 1, True)
-fpair_s2, fpair_s2_tail = _float_tile_intrinsic(2, 2, False), _float_tile_intrinsic(2, 2, True)
 fsingle, fsingle_tail = _float_tile_intrinsic(1, 1, False), _float_tile_intrinsic(1, 1, True)
 
 
 @njit(cache=True, inline="always")
-def float_pixel_group(row0, rstride, w, b, o, ox, x0, stride, one, lo, hi):
-    """``pixel_group`` for float32: ``row0`` the first of three float32 input rows
-    (``rstride`` bytes apart), ``w`` ``[3, 3, C]``, ``b`` ``[C]``, ``o`` ``[pixels, C]``
-    (all C-contiguous), clamped to ``[lo, hi]``."""
+def float_pixel_group(row0, rstride, w, b, o, ox, x0, one, lo, hi):
+    """``pixel_group`` for float32 at stride 1 (four pixels, or with ``one`` a single
+    one): ``row0`` the first of three float32 input rows (``rstride`` bytes apart), ``w``
+    ``[3, 3, C]``, ``b`` ``[C]``, ``o`` ``[pixels, C]`` (all C-contiguous), clamped to
+    ``[lo, hi]``."""
     c = o.shape[1]
     full = c - c % LANES
     xa = np.int64(row0.ctypes.data) + x0 * c * 4
@@ -275,19 +283,14 @@ def float_pixel_group(row0, rstride, w, b, o, ox, x0, stride, one, lo, hi):
         at = 4 * cb
         if one:
             fsingle(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi, every)
-        elif stride == 1:
-            fquad_s1(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi, every)
         else:
-            fpair_s2(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi, every)
+            fquad_s1(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi, every)
     if full < c:
         tail = np.int64((1 << (c - full)) - 1)
         at = 4 * full
         if one:
             fsingle_tail(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi,
                          tail)
-        elif stride == 1:
-            fquad_s1_tail(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi,
-                          tail)
         else:
-            fpair_s2_tail(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi,
+            fquad_s1_tail(xa + at, rstride, ps, wa + at, c, ba + at, oa + at, c, lo, hi,
                           tail)

@@ -270,12 +270,13 @@ def _run_split(model, x, threads: int) -> np.ndarray:
     (32, (3, 3), (1, 1), "SAME", (13, 11)), (40, (3, 3), (2, 2), "SAME", (17, 14)),
     (48, (3, 3), (2, 2), "VALID", (16, 15)), (32, (3, 3), (1, 1), "VALID", (9, 10)),
     (36, (5, 5), (2, 2), "SAME", (15, 12)), (24, (3, 3), (2, 2), "SAME", (21, 21)),
-    (16, (3, 3), (1, 1), "SAME", (10, 9)), (7, (3, 3), (2, 2), "VALID", (9, 12))], ids=str)
+    (16, (3, 3), (1, 1), "SAME", (10, 9)), (7, (3, 3), (1, 1), "VALID", (9, 12)),
+    (40, (3, 3), (1, 1), "SAME", (6, 13))], ids=str)
 @pytest.mark.parametrize("tiles", [True, False], ids=["tiles", "no-tiles"])
 def test_depthwise_wide_paths_and_threads(threads, channels, kernel, stride, padding, size,
                                           tiles, monkeypatch):
-    """The 3x3 register tiles over a zero-bordered copy (any channel count; with
-    ``tiles`` off:) the four-pixel kernel (32+ channels: windows inside the image,
+    """The 3x3 stride-1 register tiles over a zero-bordered copy (any channel count; at
+    stride 2, or with ``tiles`` off:) the four-pixel kernel (32+ channels: windows inside the image,
     borders one by one), the row kernel (fewer channels) and the per-pixel loop, each on
     1 and 2 threads (row ranges split over numba's pool), odd sizes so every border case
     appears."""
