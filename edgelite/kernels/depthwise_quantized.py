@@ -50,8 +50,8 @@ from .requantize import (
     Q31,
     affine_bounds,
     exact_affine,
+    q31_arrays,
     q31_flat,
-    q31_params,
     q31_row,
     requant_one,
     requantize_affine,
@@ -99,13 +99,12 @@ def _pad_offset(x, n, zp_in, mult, ph, pw, xp):
 
 @njit(cache=True)
 def _depthwise_int(x, w, bias, zp_in, mult, sh, sw, dh, dw, ph, pw, acc, xp,
-                   rmult, rshift, rscale, mode, ruy_channels, zp_out, lo, hi, out):
+                   q, rmult, rshift, rscale, mode, ruy_channels, zp_out, lo, hi, out):
     """Integer depthwise over a zero-bordered, offset copy of the input: the inner loop
     is a plain multiply-add over contiguous channels (``acc``/``xp``/``w`` share one
-    integer dtype wide enough for the sums)."""
+    integer dtype wide enough for the sums). ``q``: ``q31_arrays(rmult, rshift)``."""
     n_, oh, ow, cout = out.shape
     kh, kw, _ = w.shape
-    q = q31_params(rmult, rshift)
     for n in range(n_):
         _pad_offset(x, n, zp_in, mult, ph, pw, xp)
         for oy in range(oh):
@@ -448,7 +447,8 @@ def prepare_depthwise_quantized(ctx: PrepareContext, geometry) -> Run:
     xp = ctx.scratch((max(hp, x.shape[1] + ph), max(wp, x.shape[2] + pw), cout), dtype)
     acc = ctx.scratch((cout,), dtype)
     args = (mult, sh, sw, dh, dw, ph, pw)
-    tail = (rq.mult, rq.shift, rq.scale, rq.mode, rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
+    tail = (q31_arrays(rq.mult, rq.shift), rq.mult, rq.shift, rq.scale, rq.mode,
+            rq.ruy_channels, rq.zp_out, rq.lo, rq.hi)
 
     def run(ins, outs, scratch):
         b = bias if bias is not None else ins[2].reshape(-1).astype(np.int64) \

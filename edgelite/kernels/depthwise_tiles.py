@@ -40,73 +40,92 @@ def _lane_mask(builder, bits):
     return builder.icmp_unsigned("!=", lanes, ir.Constant(vec, [0] * LANES))
 
 
+class _Lanes:
+    """Loads and stores of 16 lanes at int64 addresses; with ``bits`` (an i64) only the
+    lanes set in it are read (others read as zero) and written."""
+
+    def __init__(self, builder, bits=None):
+        self.builder = builder
+        self.mask = None if bits is None else _lane_mask(builder, bits)
+        self.floats_type = ir.VectorType(ir.FloatType(), LANES)
+
+    def _masked(self, name, vec, args):
+        bools = ir.VectorType(ir.IntType(1), LANES)
+        void = ir.VoidType()
+        ftype = (ir.FunctionType(void, [vec, vec.as_pointer(), ir.IntType(32), bools])
+                 if name.startswith("llvm.masked.store") else
+                 ir.FunctionType(vec, [vec.as_pointer(), ir.IntType(32), bools, vec]))
+        fn = cgutils.get_or_insert_function(self.builder.module, ftype, name)
+        return self.builder.call(fn, args)
+
+    def _load(self, address, vec, align, suffix):
+        ptr = self.builder.inttoptr(address, vec.as_pointer())
+        if self.mask is None:
+            return self.builder.load(ptr, align=align)
+        return self._masked(f"llvm.masked.load.{suffix}.p0", vec,
+                            [ptr, ir.IntType(32)(align), self.mask, ir.Constant(vec, None)])
+
+    def floats(self, address):
+        return self._load(address, self.floats_type, 4, "v16f32")
+
+    def bytes_as_floats(self, address):
+        """16 int8 values, as float32."""
+        raw = self._load(address, ir.VectorType(ir.IntType(8), LANES), 1, "v16i8")
+        wide = self.builder.sext(raw, ir.VectorType(ir.IntType(32), LANES))
+        return self.builder.sitofp(wide, self.floats_type)
+
+    def store(self, value, address):
+        ptr = self.builder.inttoptr(address, self.floats_type.as_pointer())
+        if self.mask is None:
+            self.builder.store(value, ptr, align=4)
+        else:
+            self._masked("llvm.masked.store.v16f32.p0", self.floats_type,
+                         [value, ptr, ir.IntType(32)(4), self.mask])
+
+
+def _window_sums(builder, lanes, load, x_, rs_, ps_, w_, ws_, sums, stride):
+    """``sums[p]`` plus the 3x3 window of pixel ``p`` (columns ``p * stride ..``), tap by
+    tap (row by row, left to right) as one multiply-add chain per pixel: inputs at
+    ``x_ + i * rs_ + q * ps_`` read with ``load``, float32 weights ``ws_`` floats apart
+    from ``w_``. Each input pixel of the three rows is loaded once."""
+    i64 = ir.IntType(64)
+    fma = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(lanes.floats_type, [lanes.floats_type] * 3),
+        "llvm.fmuladd.v16f32")
+    taps = [lanes.floats(builder.add(w_, builder.mul(i64(4 * t), ws_))) for t in range(9)]
+    sums = list(sums)
+    span = (len(sums) - 1) * stride + 3
+    for i in range(3):
+        row = builder.add(x_, builder.mul(i64(i), rs_))
+        pixels = [load(builder.add(row, builder.mul(i64(q), ps_))) for q in range(span)]
+        for p in range(len(sums)):
+            for j in range(3):
+                sums[p] = builder.call(fma, [pixels[p * stride + j], taps[3 * i + j], sums[p]])
+    return sums
+
+
 def _tile_intrinsic(npix: int, stride: int, masked: bool):
     """``o[p, :16] = sum_ij x[i, p*stride + j, :16] * w[i, j, :16] - zpw[:16]`` for
-    ``p < npix``: ``x`` int8 at ``rstride`` bytes per row and ``pstride`` per pixel, ``w`` float32 taps ``wstride`` floats apart,
-    ``o`` float32 pixels ``ostride`` floats apart. With ``masked``, only the lanes set
-    in ``mask`` are read and written."""
-    span = (npix - 1) * stride + 3
+    ``p < npix``: ``x`` int8 at ``rstride`` bytes per row and ``pstride`` per pixel,
+    ``w`` float32 taps ``wstride`` floats apart, ``o`` float32 pixels ``ostride`` floats
+    apart. With ``masked``, only the lanes set in ``mask`` are read and written."""
 
     @intrinsic
     def tile(typingctx, x, rstride, pstride, w, wstride, zpw, o, ostride, mask):
         sig = types.void(x, rstride, pstride, w, wstride, zpw, o, ostride, mask)
 
         def codegen(context, builder, signature, args):
-            i8, i32, i64, f32 = ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.FloatType()
-            vb, vf, vi = (ir.VectorType(i8, LANES), ir.VectorType(f32, LANES),
-                          ir.VectorType(i32, LANES))
-            bools = ir.VectorType(ir.IntType(1), LANES)
-            mod = builder.module
-            fma = cgutils.get_or_insert_function(
-                mod, ir.FunctionType(vf, [vf, vf, vf]), "llvm.fmuladd.v16f32")
+            i64 = ir.IntType(64)
             x_, rs_, ps_, w_, ws_, z_, o_, os_, m_ = (
                 context.cast(builder, v, t, types.int64) for v, t in zip(args, signature.args))
-            lanes = _lane_mask(builder, m_) if masked else None
-            if masked:
-                load_b = cgutils.get_or_insert_function(
-                    mod, ir.FunctionType(vb, [vb.as_pointer(), i32, bools, vb]),
-                    "llvm.masked.load.v16i8.p0")
-                load_f = cgutils.get_or_insert_function(
-                    mod, ir.FunctionType(vf, [vf.as_pointer(), i32, bools, vf]),
-                    "llvm.masked.load.v16f32.p0")
-                store_f = cgutils.get_or_insert_function(
-                    mod, ir.FunctionType(ir.VoidType(), [vf, vf.as_pointer(), i32, bools]),
-                    "llvm.masked.store.v16f32.p0")
-
-            def bytes_at(address):
-                ptr = builder.inttoptr(address, vb.as_pointer())
-                if masked:
-                    raw = builder.call(load_b, [ptr, i32(1), lanes, ir.Constant(vb, None)])
-                else:
-                    raw = builder.load(ptr, align=1)
-                return builder.sitofp(builder.sext(raw, vi), vf)
-
-            def floats_at(address):
-                ptr = builder.inttoptr(address, vf.as_pointer())
-                if masked:
-                    return builder.call(load_f, [ptr, i32(4), lanes, ir.Constant(vf, None)])
-                return builder.load(ptr, align=4)
-
-            taps = [floats_at(builder.add(w_, builder.mul(i64(4 * t), ws_)))
-                    for t in range(9)]
-            sums = [ir.Constant(vf, [0.0] * LANES) for _ in range(npix)]
-            for i in range(3):
-                row = builder.add(x_, builder.mul(i64(i), rs_))
-                pixels = [bytes_at(builder.add(row, builder.mul(i64(q), ps_)))
-                          for q in range(span)]
-                for p in range(npix):
-                    for j in range(3):
-                        sums[p] = builder.call(
-                            fma, [pixels[p * stride + j], taps[3 * i + j], sums[p]])
-            zp_share = floats_at(z_)
+            lanes = _Lanes(builder, m_ if masked else None)
+            zero = ir.Constant(lanes.floats_type, [0.0] * LANES)
+            sums = _window_sums(builder, lanes, lanes.bytes_as_floats, x_, rs_, ps_, w_, ws_,
+                                [zero] * npix, stride)
+            zp_share = lanes.floats(z_)
             for p in range(npix):
-                value = builder.fsub(sums[p], zp_share)
-                address = builder.add(o_, builder.mul(i64(4 * p), os_))
-                ptr = builder.inttoptr(address, vf.as_pointer())
-                if masked:
-                    builder.call(store_f, [value, ptr, i32(4), lanes])
-                else:
-                    builder.store(value, ptr, align=4)
+                lanes.store(builder.fsub(sums[p], zp_share),
+                            builder.add(o_, builder.mul(i64(4 * p), os_)))
             return context.get_dummy_value()
         return sig, codegen
     return tile
@@ -195,39 +214,21 @@ def _float_tile_intrinsic(npix: int, stride: int, masked: bool):
     """``o[p, :16] = clamp(b + sum_ij x[i, p*stride + j, :16] * w[i, j, :16])`` for
     ``p < npix``; addresses and strides as ``_tile_intrinsic`` (``pstride`` in bytes),
     ``b`` float32 per channel, ``lo``/``hi`` float32."""
-    span = (npix - 1) * stride + 3
 
     @intrinsic
     def tile(typingctx, x, rstride, pstride, w, wstride, b, o, ostride, lo, hi, mask):
         sig = types.void(x, rstride, pstride, w, wstride, b, o, ostride, lo, hi, mask)
 
         def codegen(context, builder, signature, args):
-            i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
-            vf = ir.VectorType(f32, LANES)
-            bools = ir.VectorType(ir.IntType(1), LANES)
-            mod = builder.module
-            fma = cgutils.get_or_insert_function(
-                mod, ir.FunctionType(vf, [vf, vf, vf]), "llvm.fmuladd.v16f32")
+            i32, i64 = ir.IntType(32), ir.IntType(64)
             sa = signature.args
             x_, rs_, ps_, w_, ws_, b_, o_, os_ = (
                 context.cast(builder, v, t, types.int64) for v, t in zip(args[:8], sa[:8]))
             lo = context.cast(builder, args[8], sa[8], types.float32)
             hi = context.cast(builder, args[9], sa[9], types.float32)
             m_ = context.cast(builder, args[10], sa[10], types.int64)
-            lanes = _lane_mask(builder, m_) if masked else None
-            if masked:
-                load_f = cgutils.get_or_insert_function(
-                    mod, ir.FunctionType(vf, [vf.as_pointer(), i32, bools, vf]),
-                    "llvm.masked.load.v16f32.p0")
-                store_f = cgutils.get_or_insert_function(
-                    mod, ir.FunctionType(ir.VoidType(), [vf, vf.as_pointer(), i32, bools]),
-                    "llvm.masked.store.v16f32.p0")
-
-            def floats_at(address):
-                ptr = builder.inttoptr(address, vf.as_pointer())
-                if masked:
-                    return builder.call(load_f, [ptr, i32(4), lanes, ir.Constant(vf, None)])
-                return builder.load(ptr, align=4)
+            lanes = _Lanes(builder, m_ if masked else None)
+            vf = lanes.floats_type
 
             def splat(value):
                 one = builder.insert_element(ir.Constant(vf, None), value, i32(0))
@@ -236,27 +237,13 @@ def _float_tile_intrinsic(npix: int, stride: int, masked: bool):
                     ir.Constant(ir.VectorType(i32, LANES), [0] * LANES))
 
             lo_v, hi_v = splat(lo), splat(hi)
-            taps = [floats_at(builder.add(w_, builder.mul(i64(4 * t), ws_)))
-                    for t in range(9)]
-            sums = [floats_at(b_)] * npix
-            for i in range(3):
-                row = builder.add(x_, builder.mul(i64(i), rs_))
-                pixels = [floats_at(builder.add(row, builder.mul(i64(q), ps_)))
-                          for q in range(span)]
-                for p in range(npix):
-                    for j in range(3):
-                        sums[p] = builder.call(
-                            fma, [pixels[p * stride + j], taps[3 * i + j], sums[p]])
+            sums = _window_sums(builder, lanes, lanes.floats, x_, rs_, ps_, w_, ws_,
+                                [lanes.floats(b_)] * npix, stride)
             for p in range(npix):
                 v = sums[p]
                 v = builder.select(builder.fcmp_ordered(">", lo_v, v), lo_v, v)
                 v = builder.select(builder.fcmp_ordered("<", hi_v, v), hi_v, v)
-                address = builder.add(o_, builder.mul(i64(4 * p), os_))
-                ptr = builder.inttoptr(address, vf.as_pointer())
-                if masked:
-                    builder.call(store_f, [v, ptr, i32(4), lanes])
-                else:
-                    builder.store(v, ptr, align=4)
+                lanes.store(v, builder.add(o_, builder.mul(i64(4 * p), os_)))
             return context.get_dummy_value()
         return sig, codegen
     return tile

@@ -199,6 +199,8 @@ _tile4 = _tile_intrinsic(4)
 _tile1 = _tile_intrinsic(1)
 _tile4_rq = _tile_intrinsic(4, True)
 _tile1_rq = _tile_intrinsic(1, True)
+_at4_rq = _tile_intrinsic(4, True, MR, True)   # windows read in place (first layers)
+_at1_rq = _tile_intrinsic(1, True, MR, True)
 _row4 = _tile_intrinsic(4, False, 1)   # single rows: a few-row FULLY_CONNECTED's last ones
 _row1 = _tile_intrinsic(1, False, 1)
 
@@ -227,35 +229,54 @@ def gemm_u8s8(a, bp, corr, c):
             p += 1
 
 
+@njit(cache=True, inline="always")
+def _requant_rows(a0, lda, bp, corr, scale, offset, lo, hi, out, rows, offs):
+    """The requantizing tiles over ``rows`` rows of A from address ``a0`` (``lda``
+    bytes apart) into 8-bit ``out`` ``[rows, N]`` (contiguous rows): A read as packed
+    rows, or with ``offs`` not empty through its table of group offsets."""
+    panels, kq = bp.shape[0], bp.shape[1]
+    n = out.shape[1]
+    pstride = kq * 64
+    ldo = np.int64(out.strides[0])
+    b0, k0 = np.int64(bp.ctypes.data), np.int64(corr.ctypes.data)
+    s0, o0 = np.int64(scale.ctypes.data), np.int64(offset.ctypes.data)
+    t0 = np.int64(offs.ctypes.data)
+    indirect = offs.shape[0] > 0
+    last = np.int64((1 << (n - PANEL * (panels - 1))) - 1)
+    every = np.int64((1 << PANEL) - 1)
+    for r in range(0, rows, MR):
+        ar = a0 + r * lda
+        cr = np.int64(out.ctypes.data) + r * ldo
+        valid = min(MR, rows - r)
+        p = 0
+        while p < panels:
+            four = p + 4 <= panels
+            mask = last if p + (4 if four else 1) == panels else every
+            args = (ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
+                    cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
+                    valid, mask)
+            if four and indirect:
+                _at4_rq(*args, t0)
+            elif four:
+                _tile4_rq(*args)
+            elif indirect:
+                _at1_rq(*args, t0)
+            else:
+                _tile1_rq(*args)
+            p += 4 if four else 1
+
+
+_DIRECT = np.zeros(0, np.int64)
+
+
 @njit(cache=True)
 def gemm_u8s8_requant(a, bp, corr, scale, offset, lo, hi, out, rows):
     """``out[:rows] = requantize(a[:rows] @ B - corr)`` (``requantize_affine``'s
     arithmetic per column, ``scale``/``offset`` float64 ``[16 * panels]``), 8-bit
     ``out`` ``[rows, N]`` with contiguous rows; ``a`` as for ``gemm_u8s8`` (its rows
     past ``rows`` are computed, not stored)."""
-    panels, kq = bp.shape[0], bp.shape[1]
-    n = out.shape[1]
-    pstride = kq * 64
-    lda, ldo = np.int64(a.strides[0]), np.int64(out.strides[0])
-    b0, k0 = np.int64(bp.ctypes.data), np.int64(corr.ctypes.data)
-    s0, o0 = np.int64(scale.ctypes.data), np.int64(offset.ctypes.data)
-    last = np.int64((1 << (n - PANEL * (panels - 1))) - 1)
-    every = np.int64((1 << PANEL) - 1)
-    for r in range(0, rows, MR):
-        ar = np.int64(a.ctypes.data) + r * lda
-        cr = np.int64(out.ctypes.data) + r * ldo
-        valid = min(MR, rows - r)
-        p = 0
-        while p + 4 <= panels:
-            _tile4_rq(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
-                      cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
-                      valid, last if p + 4 == panels else every)
-            p += 4
-        while p < panels:
-            _tile1_rq(ar, lda, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
-                      cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
-                      valid, last if p + 1 == panels else every)
-            p += 1
+    _requant_rows(np.int64(a.ctypes.data), np.int64(a.strides[0]), bp, corr, scale, offset,
+                  lo, hi, out, rows, _DIRECT)
 
 
 def pack(w: np.ndarray) -> np.ndarray:
@@ -305,37 +326,11 @@ def rows_u8s8(x, a, flip, bp, corr, c):
             p += 1
 
 
-_at4_rq = _tile_intrinsic(4, True, MR, True)
-_at1_rq = _tile_intrinsic(1, True, MR, True)
-
-
 @njit(cache=True, inline="always")
 def implicit_row_requant(row, step, offs, bp, corr, scale, offset, lo, hi, out, pixels):
     """One output row of a convolution read in place and requantized as stored
     (``gemm_u8s8_requant``'s arithmetic): pixel ``p``'s group ``k`` of 4 input bytes
     at ``row + p * step + offs[k]`` (uint8, sign bits already flipped), ``out`` 8-bit
     ``[pixels, N]`` with contiguous rows."""
-    panels, kq = bp.shape[0], bp.shape[1]
-    n = out.shape[1]
-    pstride = kq * 64
-    ldo = np.int64(out.strides[0])
-    b0, k0 = np.int64(bp.ctypes.data), np.int64(corr.ctypes.data)
-    s0, o0 = np.int64(scale.ctypes.data), np.int64(offset.ctypes.data)
-    t0 = np.int64(offs.ctypes.data)
-    last = np.int64((1 << (n - PANEL * (panels - 1))) - 1)
-    every = np.int64((1 << PANEL) - 1)
-    for r in range(0, pixels, MR):
-        ar = np.int64(row.ctypes.data) + r * step
-        cr = np.int64(out.ctypes.data) + r * ldo
-        valid = min(MR, pixels - r)
-        p = 0
-        while p + 4 <= panels:
-            _at4_rq(ar, step, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
-                    cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
-                    valid, last if p + 4 == panels else every, t0)
-            p += 4
-        while p < panels:
-            _at1_rq(ar, step, b0 + p * pstride, pstride, kq, k0 + p * PANEL * 4,
-                    cr + p * PANEL, ldo, s0 + p * PANEL * 8, o0 + p * PANEL * 8, lo, hi,
-                    valid, last if p + 1 == panels else every, t0)
-            p += 1
+    _requant_rows(np.int64(row.ctypes.data), step, bp, corr, scale, offset, lo, hi, out,
+                  pixels, offs)

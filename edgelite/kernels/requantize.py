@@ -93,22 +93,14 @@ def requant_one(a, c, mode, mult, shift, scale, ruy_channels):
 
 
 def q31_arrays(mult, shift) -> tuple:
-    """``q31_params`` in numpy, for prepare: the kernels take the arrays as arguments, so
-    that they allocate nothing (an allocation in a cached kernel imports numba's array
-    library when the kernel loads)."""
+    """Per-channel int64 multiplier, left shift, right shift and ruy's rounding nudge,
+    made at prepare: the kernels take the arrays as arguments, so that they allocate
+    nothing (an allocation in a cached kernel imports numba's array library when the
+    kernel loads)."""
     m = np.asarray(mult, np.int64)
     shift = np.asarray(shift, np.int64)
     right = np.maximum(-shift, 0)
     return m, np.maximum(shift, 0), right, np.left_shift(1, right) >> 1
-
-
-@njit(cache=True)
-def q31_params(mult, shift):
-    """Per-channel int64 multiplier, left shift, right shift and ruy's rounding nudge."""
-    m = mult.astype(np.int64)
-    left = np.maximum(shift, 0).astype(np.int64)
-    right = np.maximum(-shift, 0).astype(np.int64)
-    return m, left, right, (np.int64(1) << right) >> 1
 
 
 @njit(cache=True, inline="always")
@@ -116,7 +108,7 @@ def q31_row(acc, bias, q, mult, shift, ruy_channels, zp, lo, hi, out):
     """One output row of the int8/uint8 epilogue, ``requant_one``'s mode 0 written
     without branches so that LLVM vectorizes it: ruy's rounding (ties up; saturating
     as ``min(v + nudge, 2**31) >> right``) on the first ``ruy_channels`` channels,
-    gemmlowp's (ties away from zero) on the rest. ``q``: ``q31_params``. The sum with
+    gemmlowp's (ties away from zero) on the rest. ``q``: ``q31_arrays``. The sum with
     the bias wraps in int32, as LiteRT's int32 accumulators do."""
     m, left, right, nudge = q
     for c in range(ruy_channels):
